@@ -1,0 +1,3 @@
+//! One module per feature extractor; each exports its registry entry `SPEC`.
+
+pub mod psnr;

@@ -1,0 +1,78 @@
+//! CPU feature extractors.
+//!
+//! One folder per feature under `features/`: `mod.rs` holds the registry
+//! entry and the extractor, `scalar.rs` the readable reference kernels, and
+//! per-architecture files the SIMD versions that are tested against them.
+//! The instruction-set level is detected once by the caller
+//! ([`detect_cpu_level`]) and passed to every constructor, so tests can run
+//! each level side by side.
+
+pub mod features;
+
+use vmaf_core::{CpuLevel, ExtractorSpec};
+
+/// Every CPU extractor. Adding a feature is one module under `features/`
+/// and one line here.
+pub static EXTRACTORS: &[&ExtractorSpec] = &[&features::psnr::SPEC];
+
+/// The best level this CPU supports, lowered by the `VMAF_CPU_LEVEL`
+/// environment variable (`scalar`, `avx2`, `avx512`) when set, so the whole
+/// suite can be run on the reference path.
+pub fn detect_cpu_level() -> CpuLevel {
+    let hw = hardware_level();
+    match std::env::var("VMAF_CPU_LEVEL").ok().as_deref().and_then(parse_cpu_level) {
+        Some(forced) => forced.min(hw),
+        None => hw,
+    }
+}
+
+/// Parses a level name as `VMAF_CPU_LEVEL` and `--cpu-level` spell it.
+pub fn parse_cpu_level(s: &str) -> Option<CpuLevel> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "scalar" | "c" | "none" => CpuLevel::Scalar,
+        "avx2" => CpuLevel::Avx2,
+        "avx512" | "avx-512" => CpuLevel::Avx512,
+        _ => return None,
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+fn hardware_level() -> CpuLevel {
+    if is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("avx512dq")
+    {
+        CpuLevel::Avx512
+    } else if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+        CpuLevel::Avx2
+    } else {
+        CpuLevel::Scalar
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn hardware_level() -> CpuLevel {
+    CpuLevel::Scalar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<_> = EXTRACTORS.iter().map(|s| s.name).collect();
+        names.sort();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(n, names.len());
+    }
+
+    #[test]
+    fn forced_level_never_exceeds_hardware() {
+        assert_eq!(parse_cpu_level("scalar"), Some(CpuLevel::Scalar));
+        assert_eq!(parse_cpu_level("bogus"), None);
+        assert!(detect_cpu_level() <= hardware_level());
+    }
+}
