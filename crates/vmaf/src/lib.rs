@@ -1,9 +1,16 @@
 //! vmaf-rs: libvmaf's scores, computed in Rust.
 //!
 //! This crate is the front door: readers for Y4M and raw YUV ([`io`]), the
-//! [`Scorer`] that drives feature extractors frame by frame, pooling, and
-//! output writers in libvmaf's exact layouts ([`output`]).
+//! [`Scorer`] that drives feature extractors frame by frame, and the
+//! end-to-end loop over two streams ([`score_streams`]).
 
+mod engine;
 pub mod io;
+mod run;
+mod scorer;
 
-pub use vmaf_core::{ChromaSampling, Error, Geometry, Picture, PictureData, Plane, Result};
+pub use run::{check_compatible, score_streams, StreamRange};
+pub use scorer::{registry, Backend, Report, Scorer, ScorerBuilder};
+pub use vmaf_core::{
+    ChromaSampling, CpuLevel, Error, FeatureCollector, FeatureId, Geometry, Picture, PictureData, Plane, Result,
+};
