@@ -5,6 +5,7 @@
 //! per-frame path allocates nothing. `-` as a path reads standard input, so
 //! `ffmpeg ... -f yuv4mpegpipe - | vmaf -r ref.y4m -d -` works.
 
+mod upshift;
 mod y4m;
 mod yuv;
 
@@ -12,7 +13,8 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-pub use y4m::{write_y4m_header, write_y4m_frame, Y4mReader};
+pub use upshift::upshift;
+pub use y4m::{write_y4m_frame, write_y4m_header, Y4mReader};
 pub use yuv::YuvReader;
 
 use vmaf_core::{ChromaSampling, Error, Geometry, Picture, PictureData, Result};
