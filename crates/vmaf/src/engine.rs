@@ -70,8 +70,13 @@ impl Worker {
             let pair = FramePair { reference: &f.reference, distorted: &f.distorted, index: f.index };
             let skip = !self.temporal && self.subsample > 1 && f.index % self.subsample != 0;
             if !skip {
-                for (cfg, ex) in &mut self.extractors {
+                // Submit everything before collecting anything: a device
+                // backend enqueues in submit and waits once, in the first
+                // collect, for all of the frame's work.
+                for (_, ex) in &mut self.extractors {
                     ex.submit(&pair)?;
+                }
+                for (cfg, ex) in &mut self.extractors {
                     ex.collect(f.index, out.next(i, *cfg))?;
                 }
             }
