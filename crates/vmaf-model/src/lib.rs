@@ -10,6 +10,16 @@
 //! step repeats libvmaf's double-precision arithmetic in libvmaf's order, so
 //! the same feature values give the same bits.
 //!
+//! ```
+//! # fn main() -> vmaf_model::Result<()> {
+//! use vmaf_model::{Model, ModelConfig};
+//! let model = Model::builtin("vmaf_v0.6.1")?.with_config(ModelConfig::default());
+//! // adm2, motion2, vif_scale0..3 of one frame, in `model.features()` order
+//! let score = model.predict(&[0.95, 3.1, 0.5, 0.83, 0.91, 0.95])?;
+//! assert!((0.0..=100.0).contains(&score));
+//! # Ok(()) }
+//! ```
+//!
 //! A bootstrap collection (e.g. `vmaf_b_v0.6.3`) is one [`Model`] too: its
 //! member `"0"` gives the score under the model's name, the other members
 //! give `<name>_0001`, `<name>_0002`, ... and their spread gives
