@@ -11,8 +11,15 @@
 //! let report = scorer.finish()?;
 //! # Ok(()) }
 //! ```
+//!
+//! Models ([`ScorerBuilder::model`]) add the extractors their features need
+//! and, once every frame is scored, turn the collected feature values into
+//! per-frame model scores that are appended to the same collector.
 
-use vmaf_core::{BackendKind, CpuLevel, Error, ExtractorSpec, FeatureCollector, Geometry, Options, Picture, Result};
+use vmaf_core::{
+    BackendKind, CpuLevel, Error, ExtractorSpec, FeatureCollector, FeatureId, Geometry, Options, Picture, Result,
+};
+use vmaf_model::{Model, ModelArg};
 
 use crate::engine::{Engine, ExtractorConfig};
 
@@ -37,6 +44,39 @@ fn find_extractor(name: &str, backend: BackendKind) -> Result<&'static Extractor
     })
 }
 
+/// The extractor that writes `feature` (a provided-feature name such as
+/// `VMAF_integer_feature_adm2_score`): the first in registry order, as
+/// libvmaf picks it.
+pub fn extractor_for_feature(feature: &str, backend: BackendKind) -> Option<&'static ExtractorSpec> {
+    registry().find(|s| s.backend == backend && s.provides(feature))
+}
+
+/// Loads the model a `-m`/`--model` argument names, with its name and flags,
+/// and applies its feature overloads (`vif.vif_enhn_gain_limit=1.0`): each
+/// sets an option on every model feature the named extractor provides.
+pub fn load_model(arg: &ModelArg) -> Result<Model> {
+    let mut model = arg.load()?;
+    for o in &arg.overloads {
+        // An unknown extractor name is a typo: say so rather than ignore it.
+        find_extractor(&o.extractor, BackendKind::Cpu)?;
+        let opts = [(o.option.clone(), o.value.clone())];
+        model.overload(
+            |feature| extractor_for_feature(feature, BackendKind::Cpu).is_some_and(|s| s.name == o.extractor),
+            &opts,
+        );
+    }
+    Ok(model)
+}
+
+/// A model and the collector names of the features it reads.
+#[derive(Debug)]
+struct ModelPlan {
+    model: Model,
+    /// Output name of each of `model.features()`, options applied (libvmaf's
+    /// feature name from options).
+    inputs: Vec<String>,
+}
+
 /// Configures a [`Scorer`].
 #[derive(Debug)]
 pub struct ScorerBuilder {
@@ -46,6 +86,7 @@ pub struct ScorerBuilder {
     cpu_level: Option<CpuLevel>,
     subsample: u32,
     features: Vec<(&'static ExtractorSpec, Options)>,
+    models: Vec<ModelPlan>,
 }
 
 impl ScorerBuilder {
@@ -55,9 +96,45 @@ impl ScorerBuilder {
     pub fn feature(mut self, name: &str, options: &[(&str, &str)]) -> Result<Self> {
         let spec = find_extractor(name, BackendKind::Cpu)?;
         let opts = Options::parse(spec.name, spec.options, options.iter().copied())?;
-        if !self.features.iter().any(|(s, o)| std::ptr::eq(*s, spec) && *o == opts) {
+        self.add_extractor(spec, opts);
+        Ok(self)
+    }
+
+    /// Registers an instance unless an equal one is there. Equal is
+    /// libvmaf's test: same extractor and same name-from-options (options
+    /// that do not change feature names do not make a second instance; the
+    /// first registration wins).
+    fn add_extractor(&mut self, spec: &'static ExtractorSpec, opts: Options) {
+        let key = opts.feature_name(spec.name);
+        if !self.features.iter().any(|(s, o)| std::ptr::eq(*s, spec) && o.feature_name(s.name) == key) {
             self.features.push((spec, opts));
         }
+    }
+
+    /// Adds a model (or bootstrap collection): registers, once each, the
+    /// extractors providing its features with the model's options, and has
+    /// [`Scorer::finish`] append the model's per-frame outputs
+    /// ([`Model::output_names`]) to the report's collector, after every
+    /// feature and in the order models were added, as libvmaf does.
+    pub fn model(mut self, model: Model) -> Result<Self> {
+        let fail = |msg: String| Error::Model { name: model.label().to_owned(), msg };
+        for name in model.output_names() {
+            if self.models.iter().any(|p| p.model.output_names().contains(name)) {
+                return Err(fail(format!(
+                    "output name \"{name}\" is already used by another model; give each model its own name="
+                )));
+            }
+        }
+        let mut inputs = Vec::with_capacity(model.features().len());
+        for f in model.features() {
+            let spec = extractor_for_feature(&f.name, BackendKind::Cpu)
+                .ok_or_else(|| fail(format!("no feature extractor provides \"{}\"", f.name)))?;
+            let opts = Options::parse(spec.name, spec.options, f.options.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .map_err(|e| fail(e.to_string()))?;
+            inputs.push(opts.feature_name(&f.name));
+            self.add_extractor(spec, opts);
+        }
+        self.models.push(ModelPlan { model, inputs });
         Ok(self)
     }
 
@@ -101,7 +178,7 @@ impl ScorerBuilder {
         let configs =
             self.features.into_iter().map(|(spec, options)| ExtractorConfig { spec, options }).collect();
         let engine = Engine::new(self.geometry, configs, self.threads, cpu_level, self.subsample)?;
-        Ok(Scorer { geometry: self.geometry, engine, subsample: self.subsample })
+        Ok(Scorer { geometry: self.geometry, engine, subsample: self.subsample, models: self.models })
     }
 }
 
@@ -110,6 +187,7 @@ pub struct Scorer {
     geometry: Geometry,
     engine: Engine,
     subsample: u32,
+    models: Vec<ModelPlan>,
 }
 
 /// Everything a finished run produced.
@@ -131,6 +209,7 @@ impl Scorer {
             cpu_level: None,
             subsample: 1,
             features: Vec::new(),
+            models: Vec::new(),
         }
     }
 
@@ -178,7 +257,196 @@ impl Scorer {
         if frames == 0 {
             return Err(Error::NoFrames);
         }
-        let collector = std::mem::take(&mut self.engine.collector);
+        let mut collector = std::mem::take(&mut self.engine.collector);
+        predict_models(&self.models, &mut collector, frames, self.subsample)?;
         Ok(Report { geometry: self.geometry, frames, subsample: self.subsample, collector })
+    }
+}
+
+/// Appends every model's per-frame outputs to `c`, on the frames libvmaf
+/// predicts (those whose index is a multiple of `subsample`).
+///
+/// libvmaf first computes each model's own score over all frames, model by
+/// model, and only then each bootstrap collection's member and summary
+/// scores; since the collector orders features by first write, the names
+/// are interned in that order up front.
+fn predict_models(plans: &[ModelPlan], c: &mut FeatureCollector, frames: u32, subsample: u32) -> Result<()> {
+    let fail = |p: &ModelPlan, msg: String| Error::Model { name: p.model.name().to_owned(), msg };
+    let mut inputs: Vec<Vec<FeatureId>> = Vec::with_capacity(plans.len());
+    for p in plans {
+        let ids = p.inputs.iter().map(|k| c.id(k).ok_or_else(|| fail(p, format!("no feature \"{k}\" was computed"))));
+        inputs.push(ids.collect::<Result<_>>()?);
+        if let Some(n) = p.model.output_names().iter().find(|n| c.id(n).is_some()) {
+            return Err(fail(p, format!("output \"{n}\" has the name of a computed feature; choose another name=")));
+        }
+    }
+    let mut outputs: Vec<Vec<FeatureId>> =
+        plans.iter().map(|p| vec![c.intern(&p.model.output_names()[0])]).collect();
+    for (p, ids) in plans.iter().zip(&mut outputs) {
+        ids.extend(p.model.output_names()[1..].iter().map(|n| c.intern(n)));
+    }
+    let mut values = Vec::new();
+    let mut out = Vec::new();
+    for index in (0..frames).step_by(subsample.max(1) as usize) {
+        for ((p, ins), outs) in plans.iter().zip(&inputs).zip(&outputs) {
+            values.clear();
+            for (&id, key) in ins.iter().zip(&p.inputs) {
+                let v = c.get(id, index).ok_or_else(|| fail(p, format!("no feature \"{key}\" at frame {index}")))?;
+                values.push(v);
+            }
+            p.model.predict_all(&values, &mut out)?;
+            for (&id, &v) in outs.iter().zip(&out) {
+                c.put(id, index, v);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Model plumbing on a toy model over psnr features (the extractors VMAF
+    //! models read are tested against libvmaf in tests/model_parity.rs).
+
+    use super::*;
+    use serde_json::json;
+    use vmaf_core::{ChromaSampling, PictureData};
+
+    fn member(kind: &str, rho: f64) -> serde_json::Value {
+        json!({ "model_dict": {
+            "model_type": kind,
+            "norm_type": "linear_rescale",
+            "feature_names": ["psnr_y", "psnr_cb"],
+            "slopes": [0.01, 0.02, 0.03],
+            "intercepts": [-0.5, 0.1, -0.2],
+            "score_clip": [0.0, 100.0],
+            "model": format!("svm_type nu_svr\nkernel_type rbf\ngamma 0.05\nnr_class 2\ntotal_sv 2\nrho {rho}\n\
+                              SV\n1.5 1:0.5 2:0.7 \n-0.75 1:0.9 2:0.2 \n"),
+        }})
+    }
+
+    fn toy_models() -> (Model, Model) {
+        let single = Model::from_json(&member("LIBSVMNUSVR", 0.25).to_string(), "toy").unwrap();
+        let single = single.with_config(vmaf_model::ModelConfig { name: "toy".into(), ..Default::default() });
+        let boot = json!({
+            "0": member("BOOTSTRAP_LIBSVMNUSVR", 0.1),
+            "1": member("BOOTSTRAP_LIBSVMNUSVR", -0.3),
+            "2": member("BOOTSTRAP_LIBSVMNUSVR", 0.6),
+        });
+        let boot = Model::from_json(&boot.to_string(), "boot").unwrap();
+        let boot = boot.with_config(vmaf_model::ModelConfig { name: "boot".into(), ..Default::default() });
+        (single, boot)
+    }
+
+    fn run(builder: ScorerBuilder, frames: u32) -> Report {
+        let mut scorer = builder.build().unwrap();
+        for i in 0..frames {
+            let (r, d) = scorer.frame_slot();
+            for (k, pic) in [r, d].into_iter().enumerate() {
+                let PictureData::U8(planes) = pic.data_mut() else { unreachable!() };
+                for (p, plane) in planes.iter_mut().enumerate() {
+                    for (j, v) in plane.data_mut().iter_mut().enumerate() {
+                        let noise = if k == 1 { ((j * 7 + p * 3) as u32 * (i + 1)) % 11 } else { 0 };
+                        *v = ((j as u32 * 5 + p as u32 * 40 + noise) % 256) as u8;
+                    }
+                }
+            }
+            scorer.commit_frame().unwrap();
+        }
+        scorer.finish().unwrap()
+    }
+
+    fn geometry() -> Geometry {
+        Geometry::new(16, 12, ChromaSampling::Cs420, 8).unwrap()
+    }
+
+    #[test]
+    fn models_append_outputs_after_features() {
+        let (single, boot) = toy_models();
+        let b = Scorer::builder(geometry()).model(single.clone()).unwrap().model(boot.clone()).unwrap();
+        assert_eq!(b.features.len(), 1, "both models share one psnr instance");
+        let rep = run(b, 5);
+        let names: Vec<&str> = rep.collector.ids().map(|i| rep.collector.name(i)).collect();
+        assert_eq!(
+            names,
+            [
+                "psnr_y",
+                "psnr_cb",
+                "psnr_cr",
+                "toy",
+                "boot",
+                "boot_0001",
+                "boot_0002",
+                "boot_bagging",
+                "boot_stddev",
+                "boot_ci_p95_lo",
+                "boot_ci_p95_hi"
+            ]
+        );
+        let c = &rep.collector;
+        let get = |n: &str, i: u32| c.get(c.id(n).unwrap(), i).unwrap();
+        let mut out = Vec::new();
+        let mut distinct = std::collections::HashSet::new();
+        for i in 0..5 {
+            let x = [get("psnr_y", i), get("psnr_cb", i)];
+            assert_eq!(get("toy", i), single.predict(&x).unwrap());
+            boot.predict_all(&x, &mut out).unwrap();
+            for (n, v) in boot.output_names().iter().zip(&out) {
+                assert_eq!(get(n, i).to_bits(), v.to_bits(), "frame {i} {n}");
+            }
+            distinct.insert(get("toy", i).to_bits());
+        }
+        assert!(distinct.len() > 1, "frames should score differently");
+    }
+
+    #[test]
+    fn models_follow_subsample() {
+        let (single, _) = toy_models();
+        let rep = run(Scorer::builder(geometry()).model(single).unwrap().subsample(2), 5);
+        let c = &rep.collector;
+        let toy = c.id("toy").unwrap();
+        for i in 0..5 {
+            assert_eq!(c.get(toy, i).is_some(), i % 2 == 0, "frame {i}");
+        }
+    }
+
+    #[test]
+    fn model_errors_are_clear() {
+        let (single, _) = toy_models();
+        let e = Scorer::builder(geometry()).model(single.clone()).unwrap().model(single.clone()).unwrap_err();
+        assert!(e.to_string().contains("already used"), "{e}");
+        let mut v = member("LIBSVMNUSVR", 0.0);
+        v["model_dict"]["feature_names"] = json!(["psnr_y", "no_such_feature_score"]);
+        let m = Model::from_json(&v.to_string(), "odd").unwrap();
+        let e = Scorer::builder(geometry()).model(m).unwrap_err();
+        assert!(matches!(&e, Error::Model { name, msg } if name == "odd" && msg.contains("no_such_feature_score")));
+        let mut v = member("LIBSVMNUSVR", 0.0);
+        v["model_dict"]["feature_opts_dicts"] = json!([{ "min_sse": "lots" }]);
+        let m = Model::from_json(&v.to_string(), "opts").unwrap();
+        let e = Scorer::builder(geometry()).model(m).unwrap_err().to_string();
+        assert!(e.contains("min_sse") && e.contains("lots"), "{e}");
+        // A model named like one of the features it reads.
+        let clash = single.with_config(vmaf_model::ModelConfig { name: "psnr_cr".into(), ..Default::default() });
+        let mut s = Scorer::builder(geometry()).model(clash).unwrap().build().unwrap();
+        s.commit_frame().unwrap();
+        assert!(s.finish().unwrap_err().to_string().contains("psnr_cr"));
+    }
+
+    #[test]
+    fn features_dedup_by_name_from_options() {
+        // enable_mse does not change psnr's feature names, so libvmaf keeps
+        // the first psnr instance only.
+        let b = Scorer::builder(geometry()).feature("psnr", &[]).unwrap().feature("psnr", &[("enable_mse", "true")]);
+        assert_eq!(b.unwrap().features.len(), 1);
+    }
+
+    #[test]
+    fn overloads_need_a_known_extractor() {
+        let arg = ModelArg::parse("version=vmaf_v0.6.1:nosuch.opt=1").unwrap();
+        assert!(matches!(load_model(&arg), Err(Error::UnknownFeature { .. })));
+        let arg = ModelArg::parse("version=vmaf_v0.6.1:psnr.min_sse=1").unwrap();
+        let m = load_model(&arg).unwrap();
+        // No vmaf_v0.6.1 feature comes from psnr: nothing changes.
+        assert!(m.features().iter().all(|f| f.options.is_empty()));
     }
 }
