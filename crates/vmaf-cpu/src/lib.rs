@@ -16,6 +16,7 @@ use vmaf_core::{CpuLevel, ExtractorSpec};
 pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::psnr::SPEC,
     &features::integer_motion::SPEC,
+    &features::float_motion::SPEC,
 ];
 
 /// The best level this CPU supports, lowered by the `VMAF_CPU_LEVEL`

@@ -16,10 +16,16 @@
 //! The extractor is temporal: one instance sees every frame in order (also
 //! under `--subsample`, as libvmaf computes motion on every frame), keeping
 //! the last two reference luma planes in buffers sized at creation.
+//!
+//! Kernels: `scalar.rs` (reference) and `x86.rs` (AVX2, also used at the
+//! AVX-512 level), chosen from `CreateArgs::cpu_level`.
 
 mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+
+/// Border rule shared with float motion.
+pub(crate) use scalar::reflect;
 
 use vmaf_core::{
     CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, OptionSpec,

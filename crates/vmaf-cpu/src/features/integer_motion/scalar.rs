@@ -187,9 +187,9 @@ mod tests {
         for i in 0..h {
             for j in 0..w {
                 let mut a = 0i64;
-                for k in 0..5 {
+                for (k, t) in TAPS.iter().enumerate() {
                     let r = reflect(i as isize + k as isize - 2, h);
-                    a += TAPS[k] as i64 * (prev.row(r)[j] as i64 - cur.row(r)[j] as i64);
+                    a += *t as i64 * (prev.row(r)[j] as i64 - cur.row(r)[j] as i64);
                 }
                 tmp[i * w + j] = (a + (1 << (shift - 1))) >> shift;
             }
@@ -198,8 +198,8 @@ mod tests {
         for i in 0..h {
             for j in 0..w {
                 let mut a = 0i64;
-                for k in 0..5 {
-                    a += TAPS[k] as i64 * tmp[i * w + reflect(j as isize + k as isize - 2, w)];
+                for (k, t) in TAPS.iter().enumerate() {
+                    a += *t as i64 * tmp[i * w + reflect(j as isize + k as isize - 2, w)];
                 }
                 total += ((a + (1 << 15)) >> 16).unsigned_abs();
             }

@@ -321,12 +321,12 @@ mod tests {
         let n = w * h;
         let checker = |inv: bool| {
             (0..n)
-                .map(|i| if ((i % w) % 2 == 0) ^ inv { max } else { 0 })
+                .map(|i| if ((i % w) & 1 == 0) ^ inv { max } else { 0 })
                 .collect()
         };
         let rows = |inv: bool| {
             (0..n)
-                .map(|i| if ((i / w) % 2 == 0) ^ inv { max } else { 0 })
+                .map(|i| if ((i / w) & 1 == 0) ^ inv { max } else { 0 })
                 .collect()
         };
         vec![
@@ -344,7 +344,7 @@ mod tests {
                 "sparse".into(),
                 (0..n)
                     .map(|_| {
-                        if rng.next() % 7 == 0 {
+                        if rng.next() % 7 < 1 {
                             rng.next() & max
                         } else {
                             0
