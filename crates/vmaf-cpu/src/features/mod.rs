@@ -1,3 +1,5 @@
 //! One module per feature extractor; each exports its registry entry `SPEC`.
 
+pub mod float_motion;
+pub mod integer_motion;
 pub mod psnr;
