@@ -101,8 +101,8 @@ fn run(s: &Settings) -> Result<(), String> {
     let mut models = Vec::new();
     if !s.no_prediction {
         for m in &s.models {
-            let model = vmaf::load_model(m).map_err(|e| format!("problem loading model {}: {e}", m.label()))?;
-            builder = builder.model(model).map_err(|e| format!("problem loading model {}: {e}", m.label()))?;
+            let model = vmaf::load_model(m).map_err(|e| e.to_string())?;
+            builder = builder.model(model).map_err(|e| e.to_string())?;
             models.push(m);
         }
     }
