@@ -281,7 +281,8 @@ impl<R: BufRead + Send> VideoReader for Y4mReader<R> {
                 ));
             }
         }
-        let got = read_samples(&mut self.input, pic).map_err(|e| Error::io(&self.path, e))?;
+        let read = read_samples(&mut self.input, pic).map_err(|e| Error::io(&self.path, e))?;
+        let got = read.bytes;
         if got < self.geometry.frame_bytes() {
             return Err(self.truncated(got as u64));
         }
@@ -291,7 +292,7 @@ impl<R: BufRead + Send> VideoReader for Y4mReader<R> {
                 return Err(self.truncated(got as u64 + skipped));
             }
         }
-        check_sample_range(pic).map_err(|m| Error::bad_input(&self.path, format!("frame {n}: {m}")))?;
+        check_sample_range(pic, &read).map_err(|m| Error::bad_input(&self.path, format!("frame {n}: {m}")))?;
         self.frames += 1;
         Ok(true)
     }

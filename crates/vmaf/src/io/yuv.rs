@@ -39,7 +39,8 @@ impl<R: Read + Send> VideoReader for YuvReader<R> {
         if *pic.geometry() != self.geometry {
             return Err(wrong_picture(&self.path, &self.geometry, pic.geometry()));
         }
-        let got = read_samples(&mut self.input, pic).map_err(|e| Error::io(&self.path, e))?;
+        let read = read_samples(&mut self.input, pic).map_err(|e| Error::io(&self.path, e))?;
+        let got = read.bytes;
         let n = self.frames;
         if got == 0 {
             return Ok(false);
@@ -55,7 +56,7 @@ impl<R: Read + Send> VideoReader for YuvReader<R> {
                 ),
             ));
         }
-        check_sample_range(pic).map_err(|m| Error::bad_input(&self.path, format!("frame {n}: {m}")))?;
+        check_sample_range(pic, &read).map_err(|m| Error::bad_input(&self.path, format!("frame {n}: {m}")))?;
         self.frames += 1;
         Ok(true)
     }
