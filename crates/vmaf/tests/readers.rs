@@ -252,7 +252,7 @@ fn ffmpeg_clips_read_whole() {
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).expect("clips folder (run ../shared/clips/make_clips.sh)") {
         let path = entry.unwrap().path();
-        if path.extension().map_or(true, |e| e != "y4m") {
+        if path.extension() != Some(std::ffi::OsStr::new("y4m")) {
             continue;
         }
         let mut r = io::open(&path, None).unwrap();
