@@ -149,6 +149,14 @@ fn zero_frames() {
 }
 
 #[test]
+fn absurd_header_size_does_not_abort() {
+    let d = Dir::new();
+    std::fs::write(d.p("a.y4m"), b"YUV4MPEG2 W32768 H32768 C444p16\nFRAME\n\x01\x02").unwrap();
+    let o = run(&["-r", &d.s("a.y4m"), "-d", &d.s("a.y4m"), "-n", "--feature", "psnr", "--threads", "4"]);
+    assert_fails(&o, &["a.y4m", "truncated"], None);
+}
+
+#[test]
 fn unknown_feature_option_and_value() {
     let d = Dir::new();
     write_clip(&d.p("a.y4m"), g420(16, 16, 8), 2, 1);

@@ -146,9 +146,17 @@ pub struct Plane<T: Pixel> {
 }
 
 impl<T: Pixel> Plane<T> {
-    /// A zeroed plane with a stride equal to its width.
+    /// A zeroed plane with a stride equal to its width. Aborts if memory
+    /// runs out, as `Vec` does; see [`Self::try_new`].
     pub fn new(width: usize, height: usize) -> Self {
         Plane { data: vec![T::default(); width * height], width, height, stride: width }
+    }
+
+    /// Like [`Self::new`], but reports an allocation failure instead of
+    /// aborting: sizes come from file headers, which may be absurd.
+    pub fn try_new(width: usize, height: usize) -> Result<Self> {
+        let n = width.checked_mul(height).ok_or_else(|| too_big(width, height))?;
+        Ok(Plane { data: try_zeroed(n).ok_or_else(|| too_big(width, height))?, width, height, stride: width })
     }
 
     /// A plane over existing samples; `data.len()` must hold `height` rows of
@@ -193,6 +201,32 @@ impl<T: Pixel> Plane<T> {
     }
 }
 
+/// A zero-filled vector from the allocator's zeroed path: the pages of a
+/// large plane are mapped lazily, so an absurd size from a bogus header
+/// fails here (or costs nothing until read) instead of aborting the process
+/// while zeroing.
+fn try_zeroed<T: Pixel>(n: usize) -> Option<Vec<T>> {
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<T>(n).ok()?;
+    // SAFETY: the layout is non-zero sized; `Pixel` types (u8, u16) are
+    // plain integers for which all-zero bytes are a valid value, and the
+    // pointer comes from the global allocator with exactly this layout, as
+    // `Vec::from_raw_parts` requires.
+    unsafe {
+        let ptr = std::alloc::alloc_zeroed(layout) as *mut T;
+        if ptr.is_null() {
+            return None;
+        }
+        Some(Vec::from_raw_parts(ptr, n, n))
+    }
+}
+
+fn too_big(width: usize, height: usize) -> Error {
+    Error::InvalidGeometry(format!("cannot allocate a {width}x{height} plane: out of memory"))
+}
+
 /// The three planes of one picture (unused planes are 0x0).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PictureData {
@@ -223,6 +257,24 @@ impl Picture {
             PictureData::U8(planes_for(&geometry))
         };
         Picture { geometry, data }
+    }
+
+    /// Like [`Self::new`], but reports an allocation failure instead of
+    /// aborting.
+    pub fn try_new(geometry: Geometry) -> Result<Self> {
+        fn planes<T: Pixel>(g: &Geometry) -> Result<[Plane<T>; 3]> {
+            let mk = |p: usize| {
+                let (w, h) = g.plane_size(p);
+                Plane::try_new(w as usize, h as usize)
+            };
+            Ok([mk(0)?, mk(1)?, mk(2)?])
+        }
+        let data = if geometry.bit_depth > 8 {
+            PictureData::U16(planes(&geometry)?)
+        } else {
+            PictureData::U8(planes(&geometry)?)
+        };
+        Ok(Picture { geometry, data })
     }
 
     /// Builds a picture from planes the caller filled; checks that the plane

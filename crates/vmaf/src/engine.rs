@@ -244,22 +244,25 @@ impl Engine {
         if !temporal.extractors.is_empty() {
             workers.push(temporal);
         }
-        // Batches: enough frames to keep every worker busy twice over.
-        let batch_len = if threads == 1 { 1 } else { threads * 2 };
-        let make_batch = || Batch {
-            frames: (0..batch_len)
-                .map(|_| FrameSlot {
-                    reference: Picture::new(geometry),
-                    distorted: Picture::new(geometry),
-                    index: 0,
+        // Batches of one frame per worker: two batches (one filling, one
+        // in flight) bound memory to 2 x threads picture pairs.
+        let batch_len = threads;
+        let make_batch = || -> Result<Batch> {
+            let frames = (0..batch_len)
+                .map(|_| {
+                    Ok(FrameSlot {
+                        reference: Picture::try_new(geometry)?,
+                        distorted: Picture::try_new(geometry)?,
+                        index: 0,
+                    })
                 })
-                .collect(),
-            len: 0,
+                .collect::<Result<_>>()?;
+            Ok(Batch { frames, len: 0 })
         };
         let (inline, threads_v, spare) = if threads == 1 {
             (workers, Vec::new(), None)
         } else {
-            (Vec::new(), workers.into_iter().map(spawn).collect::<Vec<_>>(), Some(make_batch()))
+            (Vec::new(), workers.into_iter().map(spawn).collect::<Vec<_>>(), Some(make_batch()?))
         };
         let outputs = (0..threads_v.len().max(inline.len())).map(|_| Outputs::default()).collect();
         Ok(Engine {
@@ -268,7 +271,7 @@ impl Engine {
             ids,
             inline,
             threads: threads_v,
-            filling: make_batch(),
+            filling: make_batch()?,
             spare,
             in_flight: None,
             outputs,
