@@ -134,13 +134,6 @@ pub(crate) struct Sums {
 }
 
 impl Sums {
-    pub fn add(&mut self, o: &Sums) {
-        self.num_log += o.num_log;
-        self.den_log += o.den_log;
-        self.num_non_log += o.num_non_log;
-        self.den_non_log += o.den_non_log;
-    }
-
     /// The scale's numerator and denominator, rounded to `float` as libvmaf
     /// stores them.
     pub fn num_den(&self) -> (f32, f32) {
@@ -375,8 +368,10 @@ pub(crate) struct Work {
 impl Work {
     pub fn new(w: usize, h: usize, bpc: u32, gain_limit: f64, level: CpuLevel) -> Self {
         let kernels = match level {
+            // The level is the caller's choice; the hardware check keeps a
+            // forced level from running instructions this CPU lacks.
             #[cfg(target_arch = "x86_64")]
-            CpuLevel::Avx2 | CpuLevel::Avx512 => Kernels::Avx2,
+            CpuLevel::Avx2 | CpuLevel::Avx512 if x86::available() => Kernels::Avx2,
             _ => Kernels::Scalar,
         };
         let dims: [(usize, usize); 4] = std::array::from_fn(|s| (w >> s, h >> s));
