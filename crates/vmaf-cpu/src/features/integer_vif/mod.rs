@@ -146,7 +146,7 @@ impl Sums {
 
 /// libvmaf's log2 table: `round(log2(i) * 2048)` for `i` in 32768..65536,
 /// with `log2` evaluated in single precision. Indexed by `i - 32768`; one
-/// extra entry lets SIMD gathers read 32 bits at the last index.
+/// extra entry, 0, is where SIMD lanes that take no log look up.
 pub(crate) struct Log2Table(Box<[u16]>);
 
 impl Log2Table {

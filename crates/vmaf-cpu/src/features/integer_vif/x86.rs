@@ -157,6 +157,19 @@ fn horizontal_column(rows: &[Vec<i16>; 8], taps: &[u16], j: usize) -> (i32, i32,
     variances(m1, m2, q[0], q[1], q[2])
 }
 
+/// Calls `$f::<P>` with the number of steps of `$pairs` as a constant.
+macro_rules! with_steps {
+    ($pairs:expr, $f:ident ( $($arg:expr),* )) => {
+        match $pairs.len() {
+            9 => $f::<9>($($arg),*),
+            5 => $f::<5>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            n => unreachable!("no filter has {n} steps"),
+        }
+    };
+}
+
 /// The sums of one scale's statistic.
 pub(crate) fn statistic<T: Pixel>(
     scale: usize,
@@ -177,7 +190,7 @@ pub(crate) fn statistic<T: Pixel>(
         // kernels; blocks of 16 columns end within the row.
         unsafe {
             if let (Some(r8), Some(d8)) = (as_u8(&r), as_u8(&d)) {
-                vertical_u8(&b.pairs[scale], rows, r8, d8, blocks, sh, &mut b.rows);
+                vertical_u8(taps, rows, r8, d8, blocks, sh, &mut b.rows);
             } else if let (Some(r16), Some(d16)) = (as_u16(&r), as_u16(&d)) {
                 vertical_u16(&b.pairs[scale], taps, rows, r16, d16, blocks, sh, &mut b.rows);
             }
@@ -189,7 +202,7 @@ pub(crate) fn statistic<T: Pixel>(
             g.stat_edge.apply(row, g.w);
         }
         // SAFETY: as above; loads stay within the padded rows.
-        unsafe { horizontal_statistic(&b.pairs[scale], &b.rows, blocks, p, &mut sums) };
+        unsafe { with_steps!(b.pairs[scale], horizontal_statistic(&b.pairs[scale], &b.rows, blocks, p, &mut sums)) };
         for j in blocks..g.w {
             let (s1, s2, s12) = horizontal_column(&b.rows, taps, j);
             pixel_statistic(s1, s2, s12, p, &mut sums);
@@ -238,8 +251,8 @@ pub(crate) fn subsample<T: Pixel>(
         // SAFETY: as above; loads stay within the padded rows, stores
         // within the output rows.
         unsafe {
-            horizontal_decimate(pairs, &b.rows[MU1], ro, out_blocks);
-            horizontal_decimate(pairs, &b.rows[MU2], dout, out_blocks);
+            with_steps!(pairs, horizontal_decimate(pairs, &b.rows[MU1], ro, out_blocks));
+            with_steps!(pairs, horizontal_decimate(pairs, &b.rows[MU2], dout, out_blocks));
         }
         for x in out_blocks..wo {
             let (mut a, mut c) = (0u32, 0u32);
@@ -318,9 +331,15 @@ unsafe fn mul_round32(a: __m256i, b: __m256i) -> __m256i {
 
 /// Vertical pass of the statistic on 8-bit samples (scale 0), for the
 /// columns `0..blocks` (a multiple of 16).
+///
+/// Taps are taken in symmetric pairs (rows `i-k` and `i+k` share a
+/// coefficient): one `vpmaddwd` of the interleaved rows with themselves
+/// gives `a*a + b*b` (8-bit samples keep it exact), which one 32-bit
+/// multiply scales by the coefficient. The sums wrap in 32 bits exactly
+/// as the true sums do.
 #[target_feature(enable = "avx2")]
 unsafe fn vertical_u8(
-    pairs: &[Pair],
+    taps: &[u16],
     rows: &[usize],
     r: Image<'_, u8>,
     d: Image<'_, u8>,
@@ -329,27 +348,34 @@ unsafe fn vertical_u8(
     out: &mut [Vec<i16>; 8],
 ) {
     debug_assert_eq!(sh, Shifts { mu: 8, sq: 0 });
-    let b16 = _mm256_set1_epi16(BIAS16);
+    let half = taps.len() / 2;
     let zero = _mm256_setzero_si256();
     let (rp, dp) = (r.data.as_ptr(), d.data.as_ptr());
     let mut j = 0;
     while j < blocks {
         let (mut m1, mut m2, mut rr, mut dd, mut rd) = ([zero; 2], [zero; 2], [zero; 2], [zero; 2], [zero; 2]);
-        for p in pairs {
-            let f = _mm256_set1_epi32(p.coef());
-            let (ra_row, rb_row) = (rows[p.ka], rows[p.kb]);
-            let ra = load_u8x16(rp.add(ra_row * r.stride + j));
-            let rb = load_u8x16(rp.add(rb_row * r.stride + j));
-            let da = load_u8x16(dp.add(ra_row * d.stride + j));
-            let db = load_u8x16(dp.add(rb_row * d.stride + j));
-            madd_rows(&mut m1, ra, rb, f);
-            madd_rows(&mut m2, da, db, f);
-            // Products of 8-bit samples fit 16 bits unsigned; biased, they
-            // fit signed.
-            let sq = |x: __m256i, y: __m256i| _mm256_xor_si256(_mm256_mullo_epi16(x, y), b16);
-            madd_rows(&mut rr, sq(ra, ra), sq(rb, rb), f);
-            madd_rows(&mut dd, sq(da, da), sq(db, db), f);
-            madd_rows(&mut rd, sq(ra, da), sq(rb, db), f);
+        for k in 0..=half {
+            let f = taps[k] as i32;
+            let (a_row, b_row) = (rows[k], rows[2 * half - k]);
+            let ra = load_u8x16(rp.add(a_row * r.stride + j));
+            let da = load_u8x16(dp.add(a_row * d.stride + j));
+            // The centre tap pairs with zero.
+            let (rb, db, fb) = if k < half {
+                (load_u8x16(rp.add(b_row * r.stride + j)), load_u8x16(dp.add(b_row * d.stride + j)), f)
+            } else {
+                (zero, zero, 0)
+            };
+            let fm = _mm256_set1_epi32(f | fb << 16);
+            let fs = _mm256_set1_epi32(f);
+            let ur = [_mm256_unpacklo_epi16(ra, rb), _mm256_unpackhi_epi16(ra, rb)];
+            let ud = [_mm256_unpacklo_epi16(da, db), _mm256_unpackhi_epi16(da, db)];
+            for h in 0..2 {
+                m1[h] = _mm256_add_epi32(m1[h], _mm256_madd_epi16(ur[h], fm));
+                m2[h] = _mm256_add_epi32(m2[h], _mm256_madd_epi16(ud[h], fm));
+                rr[h] = _mm256_add_epi32(rr[h], _mm256_mullo_epi32(_mm256_madd_epi16(ur[h], ur[h]), fs));
+                dd[h] = _mm256_add_epi32(dd[h], _mm256_mullo_epi32(_mm256_madd_epi16(ud[h], ud[h]), fs));
+                rd[h] = _mm256_add_epi32(rd[h], _mm256_mullo_epi32(_mm256_madd_epi16(ur[h], ud[h]), fs));
+            }
         }
         let round = _mm256_set1_epi32(128);
         let mean = |m: [__m256i; 2]| {
@@ -358,12 +384,15 @@ unsafe fn vertical_u8(
                 _mm256_srli_epi32(_mm256_add_epi32(m[1], round), 8),
             )
         };
+        // The second moments are true sums: bias them like the others.
+        let sign = _mm256_set1_epi32(SIGN32);
+        let biased = |m: [__m256i; 2]| [_mm256_xor_si256(m[0], sign), _mm256_xor_si256(m[1], sign)];
         let c = COL_PAD + j;
         _mm256_storeu_si256(out[MU1].as_mut_ptr().add(c).cast(), mean(m1));
         _mm256_storeu_si256(out[MU2].as_mut_ptr().add(c).cast(), mean(m2));
-        store_halves(rr, out[XX_HI].as_mut_ptr().add(c), out[XX_LO].as_mut_ptr().add(c));
-        store_halves(dd, out[YY_HI].as_mut_ptr().add(c), out[YY_LO].as_mut_ptr().add(c));
-        store_halves(rd, out[XY_HI].as_mut_ptr().add(c), out[XY_LO].as_mut_ptr().add(c));
+        store_halves(biased(rr), out[XX_HI].as_mut_ptr().add(c), out[XX_LO].as_mut_ptr().add(c));
+        store_halves(biased(dd), out[YY_HI].as_mut_ptr().add(c), out[YY_LO].as_mut_ptr().add(c));
+        store_halves(biased(rd), out[XY_HI].as_mut_ptr().add(c), out[XY_LO].as_mut_ptr().add(c));
         j += 16;
     }
 }
@@ -547,55 +576,69 @@ unsafe fn vertical_means_u16(
 // ---------------------------------------------------------------------------
 // Horizontal passes.
 
-/// The filter over 8 output columns `start, start + 2, ..` of a biased row
-/// (`start` counted from the row's first stored element), as 32-bit sums
-/// biased by -2^31.
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn filter8(pairs: &[Pair], row: *const i16, start: usize, coefs: &[__m256i]) -> __m256i {
-    let mut acc = _mm256_setzero_si256();
-    for (p, &f) in pairs.iter().zip(coefs) {
-        let v = load_i16x16(row.offset(start as isize + p.o));
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(v, f));
+/// A filter's `vpmaddwd` steps with their coefficients broadcast, `P`
+/// steps (a constant, so the loops unroll).
+struct Steps<const P: usize> {
+    o: [isize; P],
+    f: [__m256i; P],
+}
+
+impl<const P: usize> Steps<P> {
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn new(pairs: &[Pair]) -> Self {
+        debug_assert_eq!(pairs.len(), P);
+        Steps { o: std::array::from_fn(|i| pairs[i].o), f: std::array::from_fn(|i| _mm256_set1_epi32(pairs[i].coef())) }
     }
-    acc
+
+    /// The filter over 8 output columns `start, start + 2, ..` of a biased
+    /// row (`start` counted from the row's first stored element), as
+    /// 32-bit sums biased by -2^31.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn filter8(&self, row: *const i16, start: usize) -> __m256i {
+        let mut acc = _mm256_setzero_si256();
+        for i in 0..P {
+            let v = load_i16x16(row.offset(start as isize + self.o[i]));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(v, self.f[i]));
+        }
+        acc
+    }
 }
 
 /// Running sums of the vector statistic over one row.
 struct Acc {
+    /// Octave parts of the logs (vector) and table parts (scalar).
     den: __m256i,
     num: __m256i,
+    den_table: i64,
+    num_table: i64,
     log_count: __m256i,
     flat_sum: __m256i,
 }
 
 /// The horizontal pass and the statistic for columns `0..blocks`.
 #[target_feature(enable = "avx2,fma")]
-unsafe fn horizontal_statistic(
+unsafe fn horizontal_statistic<const P: usize>(
     pairs: &[Pair],
     rows: &[Vec<i16>; 8],
     blocks: usize,
     p: &StatParams<'_>,
     sums: &mut Sums,
 ) {
-    debug_assert!(pairs.len() <= 9);
-    let mut coefs = [_mm256_setzero_si256(); 9];
-    for (c, pr) in coefs.iter_mut().zip(pairs) {
-        *c = _mm256_set1_epi32(pr.coef());
-    }
-    let coefs = &coefs[..pairs.len()];
+    let steps = Steps::<P>::new(pairs);
     let sign = _mm256_set1_epi32(SIGN32);
     let round = _mm256_set1_epi32(32768);
     let zero = _mm256_setzero_si256();
-    let lut = p.log2.data().as_ptr();
+    let lut = p.log2.data();
     let gain_limit = _mm256_set1_pd(p.gain_limit);
-    let mut acc = Acc { den: zero, num: zero, log_count: zero, flat_sum: zero };
+    let mut acc = Acc { den: zero, num: zero, den_table: 0, num_table: 0, log_count: zero, flat_sum: zero };
     let ptrs: [*const i16; 8] = std::array::from_fn(|q| rows[q].as_ptr());
     let mut j = 0;
     while j < blocks {
         for parity in 0..2 {
             let start = COL_PAD + j + parity;
-            let f = |q: usize| filter8(pairs, ptrs[q], start, coefs);
+            let f = |q: usize| steps.filter8(ptrs[q], start);
             let mu1 = _mm256_xor_si256(f(MU1), sign);
             let mu2 = _mm256_xor_si256(f(MU2), sign);
             let moment = |hi: usize| {
@@ -611,8 +654,8 @@ unsafe fn horizontal_statistic(
         j += 16;
     }
     let log_count = -hsum_epi32(acc.log_count);
-    sums.den_log += hsum_epi32(acc.den);
-    sums.num_log += hsum_epi32(acc.num);
+    sums.den_log += hsum_epi32(acc.den) + acc.den_table;
+    sums.num_log += hsum_epi32(acc.num) + acc.num_table;
     sums.den_non_log += blocks as i64 - log_count;
     let mut flat = [0i64; 4];
     _mm256_storeu_si256(flat.as_mut_ptr().cast(), acc.flat_sum);
@@ -630,7 +673,7 @@ unsafe fn hsum_epi32(v: __m256i) -> i64 {
 /// The per-pixel statistic of [`pixel_statistic`] on 8 lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn statistic8(s1: __m256i, s2: __m256i, s12: __m256i, lut: *const u16, gain_limit: __m256d, acc: &mut Acc) {
+unsafe fn statistic8(s1: __m256i, s2: __m256i, s12: __m256i, lut: &[u16], gain_limit: __m256d, acc: &mut Acc) {
     let zero = _mm256_setzero_si256();
     let log = _mm256_cmpgt_epi32(s1, _mm256_set1_epi32(SIGMA_NSQ - 1));
     let flat = _mm256_andnot_si256(log, s2);
@@ -647,12 +690,15 @@ unsafe fn statistic8(s1: __m256i, s2: __m256i, s12: __m256i, lut: *const u16, ga
     let y = _mm256_cvtepi32_ps(_mm256_srli_epi32(x, 8));
     // octave - 15 = (float exponent + 8) - 15
     let k = _mm256_sub_epi32(_mm256_srli_epi32(_mm256_castps_si256(y), 23), _mm256_set1_epi32(127 + 7));
-    let mask15 = _mm256_set1_epi32(0x7FFF);
-    // Lanes outside the log branch may compute any index: keep it inside
-    // the table.
-    let idx = _mm256_and_si256(_mm256_sub_epi32(_mm256_srlv_epi32(x, k), _mm256_set1_epi32(32768)), mask15);
-    let l = _mm256_and_si256(_mm256_i32gather_epi32::<2>(lut.cast(), idx), _mm256_set1_epi32(0xFFFF));
-    let den = _mm256_add_epi32(l, _mm256_sub_epi32(_mm256_slli_epi32(k, 11), _mm256_set1_epi32(2048 * 17)));
+    let idx = _mm256_and_si256(
+        _mm256_sub_epi32(_mm256_srlv_epi32(x, k), _mm256_set1_epi32(32768)),
+        _mm256_set1_epi32(0x7FFF),
+    );
+    // Table lookups run on the scalar ports, which are otherwise idle;
+    // lanes outside the branch read the table's zero sentinel.
+    let idx = _mm256_blendv_epi8(_mm256_set1_epi32(LOG2_SENTINEL as i32), idx, log);
+    acc.den_table += sum_table(lut, idx);
+    let den = _mm256_sub_epi32(_mm256_slli_epi32(k, 11), _mm256_set1_epi32(2048 * 17));
     acc.den = _mm256_add_epi32(acc.den, _mm256_and_si256(den, log));
 
     let num_mask = _mm256_and_si256(
@@ -666,24 +712,49 @@ unsafe fn statistic8(s1: __m256i, s2: __m256i, s12: __m256i, lut: *const u16, ga
         _mm256_castsi256_si128(s1),
         _mm256_castsi256_si128(s2),
         _mm256_castsi256_si128(s12),
-        lut,
+        _mm256_castsi256_si128(num_mask),
         gain_limit,
     );
     let hi = numerator4(
         _mm256_extracti128_si256(s1, 1),
         _mm256_extracti128_si256(s2, 1),
         _mm256_extracti128_si256(s12, 1),
-        lut,
+        _mm256_extracti128_si256(num_mask, 1),
         gain_limit,
     );
-    acc.num = _mm256_add_epi32(acc.num, _mm256_and_si256(_mm256_set_m128i(hi, lo), num_mask));
+    // Octave differences in the vector, table differences on the side.
+    let (ediff, i1, i2) = (_mm256_set_m128i(hi.0, lo.0), _mm256_set_m128i(hi.1, lo.1), _mm256_set_m128i(hi.2, lo.2));
+    acc.num_table += sum_table(lut, i1) - sum_table(lut, i2);
+    acc.num = _mm256_add_epi32(acc.num, _mm256_and_si256(_mm256_slli_epi32(ediff, 11), num_mask));
 }
 
-/// The numerator's log difference on 4 lanes, in double precision exactly
-/// as the scalar code computes it.
+/// The index of the log2 table's zero entry past its end.
+const LOG2_SENTINEL: usize = 32768;
+
+/// Sum of the table entries at 8 indices, each at most `LOG2_SENTINEL`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn sum_table(lut: &[u16], idx: __m256i) -> i64 {
+    debug_assert!(lut.len() > LOG2_SENTINEL);
+    let mut i = [0u32; 8];
+    _mm256_storeu_si256(i.as_mut_ptr().cast(), idx);
+    // SAFETY: the callers build every index as a 15-bit value or the
+    // sentinel, and the table has the sentinel entry.
+    i.iter().map(|&i| *lut.get_unchecked(i as usize) as i64).sum()
+}
+
+/// The numerator's log2 arguments on 4 lanes, in double precision exactly
+/// as the scalar code computes them: returns the octave difference and
+/// the two table indices (the sentinel where `mask` is clear).
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn numerator4(s1: __m128i, s2: __m128i, s12: __m128i, lut: *const u16, gain_limit: __m256d) -> __m128i {
+unsafe fn numerator4(
+    s1: __m128i,
+    s2: __m128i,
+    s12: __m128i,
+    mask: __m128i,
+    gain_limit: __m256d,
+) -> (__m128i, __m128i, __m128i) {
     const TRUNC: i32 = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
     let s1 = _mm256_cvtepi32_pd(s1);
     let s2 = _mm256_cvtepi32_pd(s2);
@@ -702,34 +773,31 @@ unsafe fn numerator4(s1: __m128i, s2: __m128i, s12: __m128i, lut: *const u16, ga
     let m15 = _mm256_set1_epi64x(0x7FFF);
     let i1 = _mm256_and_si256(_mm256_srli_epi64(b1, 37), m15);
     let i2 = _mm256_and_si256(_mm256_srli_epi64(b2, 37), m15);
-    let l1 = _mm256_i64gather_epi32::<2>(lut.cast(), i1);
-    let l2 = _mm256_i64gather_epi32::<2>(lut.cast(), i2);
-    let m16 = _mm_set1_epi32(0xFFFF);
     let ediff = _mm256_sub_epi64(_mm256_srli_epi64(b1, 52), _mm256_srli_epi64(b2, 52));
-    let ediff = _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(ediff, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)));
-    _mm_add_epi32(
-        _mm_sub_epi32(_mm_and_si128(l1, m16), _mm_and_si128(l2, m16)),
-        _mm_slli_epi32(ediff, 11),
+    // The low 32 bits of each 64-bit lane, as 4 lanes.
+    let narrow = |v: __m256i| {
+        _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)))
+    };
+    let sentinel = _mm_set1_epi32(LOG2_SENTINEL as i32);
+    (
+        narrow(ediff),
+        _mm_blendv_epi8(sentinel, narrow(i1), mask),
+        _mm_blendv_epi8(sentinel, narrow(i2), mask),
     )
 }
 
 /// The horizontal pass of the subsampling filter at even columns: output
 /// columns `0..out_blocks` (a multiple of 16) of one decimated row.
 #[target_feature(enable = "avx2")]
-unsafe fn horizontal_decimate(pairs: &[Pair], row: &[i16], out: &mut [u16], out_blocks: usize) {
-    debug_assert!(pairs.len() <= 9);
-    let mut coefs = [_mm256_setzero_si256(); 9];
-    for (c, pr) in coefs.iter_mut().zip(pairs) {
-        *c = _mm256_set1_epi32(pr.coef());
-    }
-    let coefs = &coefs[..pairs.len()];
+unsafe fn horizontal_decimate<const P: usize>(pairs: &[Pair], row: &[i16], out: &mut [u16], out_blocks: usize) {
+    let steps = Steps::<P>::new(pairs);
     let sign = _mm256_set1_epi32(SIGN32);
     let round = _mm256_set1_epi32(32768);
     let rp = row.as_ptr();
     let mut x = 0;
     while x < out_blocks {
         let v = |start: usize| {
-            let a = _mm256_xor_si256(filter8(pairs, rp, start, coefs), sign);
+            let a = _mm256_xor_si256(steps.filter8(rp, start), sign);
             _mm256_srli_epi32(_mm256_add_epi32(a, round), 16)
         };
         let lo = v(COL_PAD + 2 * x);
