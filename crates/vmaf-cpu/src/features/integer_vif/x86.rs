@@ -192,7 +192,13 @@ pub(crate) fn statistic<T: Pixel>(
             if let (Some(r8), Some(d8)) = (as_u8(&r), as_u8(&d)) {
                 vertical_u8(taps, rows, r8, d8, blocks, sh, &mut b.rows);
             } else if let (Some(r16), Some(d16)) = (as_u16(&r), as_u16(&d)) {
-                vertical_u16(&b.pairs[scale], taps, rows, r16, d16, blocks, sh, &mut b.rows);
+                let (pairs, rows_) = (&b.pairs[scale], &mut b.rows);
+                match half {
+                    8 => vertical_u16::<8>(pairs, taps, rows, r16, d16, blocks, sh, rows_),
+                    4 => vertical_u16::<4>(pairs, taps, rows, r16, d16, blocks, sh, rows_),
+                    2 => vertical_u16::<2>(pairs, taps, rows, r16, d16, blocks, sh, rows_),
+                    _ => vertical_u16::<1>(pairs, taps, rows, r16, d16, blocks, sh, rows_),
+                }
             }
         }
         for j in blocks..g.w {
@@ -418,7 +424,7 @@ unsafe fn round_shift_pd(acc: __m256d, round: __m256d, scale: __m256d) -> __m128
 /// `0..blocks` (a multiple of 16).
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn vertical_u16(
+unsafe fn vertical_u16<const HALF: usize>(
     pairs: &[Pair],
     taps: &[u16],
     rows: &[usize],
@@ -457,22 +463,36 @@ unsafe fn vertical_u16(
         _mm256_storeu_si256(out[MU1].as_mut_ptr().add(c).cast(), mean(m1));
         _mm256_storeu_si256(out[MU2].as_mut_ptr().add(c).cast(), mean(m2));
 
-        // Second moments in double precision, 8 columns at a time.
+        // Second moments in double precision, 8 columns at a time, taps in
+        // symmetric pairs: a*a + b*b (below 2^33) is exact, and so is its
+        // product with the coefficient added to the sum (below 2^49).
         let mut q = [[zero; 2]; 3];
-        for half in 0..2 {
-            let jj = j + 8 * half;
+        for (half, qh) in [0usize, 8].into_iter().enumerate() {
             let zd = _mm256_setzero_pd();
             let (mut rr, mut dd, mut rd) = ([zd; 2], [zd; 2], [zd; 2]);
-            for (&f, &row) in taps.iter().zip(rows) {
-                let f = _mm256_set1_pd(f as f64);
-                let a = load_u16x8_pd(rp.add(row * r.stride + jj));
-                let b = load_u16x8_pd(dp.add(row * d.stride + jj));
-                for k in 0..2 {
-                    let fa = _mm256_mul_pd(f, a[k]);
-                    let fb = _mm256_mul_pd(f, b[k]);
-                    rr[k] = _mm256_fmadd_pd(fa, a[k], rr[k]);
-                    rd[k] = _mm256_fmadd_pd(fa, b[k], rd[k]);
-                    dd[k] = _mm256_fmadd_pd(fb, b[k], dd[k]);
+            for k in 0..=HALF {
+                let f = _mm256_set1_pd(taps[k] as f64);
+                let (a_row, b_row) = (rows[k], rows[2 * HALF - k]);
+                let ra = load_u16x8_pd(rp.add(a_row * r.stride + j + qh));
+                let da = load_u16x8_pd(dp.add(a_row * d.stride + j + qh));
+                if k < HALF {
+                    let rb = load_u16x8_pd(rp.add(b_row * r.stride + j + qh));
+                    let db = load_u16x8_pd(dp.add(b_row * d.stride + j + qh));
+                    for x in 0..2 {
+                        let t = _mm256_fmadd_pd(rb[x], rb[x], _mm256_mul_pd(ra[x], ra[x]));
+                        rr[x] = _mm256_fmadd_pd(t, f, rr[x]);
+                        let t = _mm256_fmadd_pd(db[x], db[x], _mm256_mul_pd(da[x], da[x]));
+                        dd[x] = _mm256_fmadd_pd(t, f, dd[x]);
+                        let t = _mm256_fmadd_pd(rb[x], db[x], _mm256_mul_pd(ra[x], da[x]));
+                        rd[x] = _mm256_fmadd_pd(t, f, rd[x]);
+                    }
+                } else {
+                    for x in 0..2 {
+                        let fr = _mm256_mul_pd(f, ra[x]);
+                        rr[x] = _mm256_fmadd_pd(fr, ra[x], rr[x]);
+                        rd[x] = _mm256_fmadd_pd(fr, da[x], rd[x]);
+                        dd[x] = _mm256_fmadd_pd(_mm256_mul_pd(f, da[x]), da[x], dd[x]);
+                    }
                 }
             }
             for (acc, v) in q.iter_mut().zip([rr, dd, rd]) {
@@ -608,7 +628,8 @@ impl<const P: usize> Steps<P> {
 
 /// Running sums of the vector statistic over one row.
 struct Acc {
-    /// Octave parts of the logs (vector) and table parts (scalar).
+    /// Octave parts of the logs (vector; 32-bit lanes for the
+    /// denominator, 64-bit for the numerator) and table parts (scalar).
     den: __m256i,
     num: __m256i,
     den_table: i64,
@@ -655,7 +676,9 @@ unsafe fn horizontal_statistic<const P: usize>(
     }
     let log_count = -hsum_epi32(acc.log_count);
     sums.den_log += hsum_epi32(acc.den) + acc.den_table;
-    sums.num_log += hsum_epi32(acc.num) + acc.num_table;
+    let mut num = [0i64; 4];
+    _mm256_storeu_si256(num.as_mut_ptr().cast(), acc.num);
+    sums.num_log += num.iter().sum::<i64>() + acc.num_table;
     sums.den_non_log += blocks as i64 - log_count;
     let mut flat = [0i64; 4];
     _mm256_storeu_si256(flat.as_mut_ptr().cast(), acc.flat_sum);
@@ -708,24 +731,10 @@ unsafe fn statistic8(s1: __m256i, s2: __m256i, s12: __m256i, lut: &[u16], gain_l
     if _mm256_movemask_epi8(num_mask) == 0 {
         return;
     }
-    let lo = numerator4(
-        _mm256_castsi256_si128(s1),
-        _mm256_castsi256_si128(s2),
-        _mm256_castsi256_si128(s12),
-        _mm256_castsi256_si128(num_mask),
-        gain_limit,
-    );
-    let hi = numerator4(
-        _mm256_extracti128_si256(s1, 1),
-        _mm256_extracti128_si256(s2, 1),
-        _mm256_extracti128_si256(s12, 1),
-        _mm256_extracti128_si256(num_mask, 1),
-        gain_limit,
-    );
-    // Octave differences in the vector, table differences on the side.
-    let (ediff, i1, i2) = (_mm256_set_m128i(hi.0, lo.0), _mm256_set_m128i(hi.1, lo.1), _mm256_set_m128i(hi.2, lo.2));
-    acc.num_table += sum_table(lut, i1) - sum_table(lut, i2);
-    acc.num = _mm256_add_epi32(acc.num, _mm256_and_si256(_mm256_slli_epi32(ediff, 11), num_mask));
+    for half in 0..2 {
+        let pick = |v: __m256i| if half == 0 { _mm256_castsi256_si128(v) } else { _mm256_extracti128_si256(v, 1) };
+        numerator4(pick(s1), pick(s2), pick(s12), pick(num_mask), lut, gain_limit, acc);
+    }
 }
 
 /// The index of the log2 table's zero entry past its end.
@@ -743,9 +752,8 @@ unsafe fn sum_table(lut: &[u16], idx: __m256i) -> i64 {
     i.iter().map(|&i| *lut.get_unchecked(i as usize) as i64).sum()
 }
 
-/// The numerator's log2 arguments on 4 lanes, in double precision exactly
-/// as the scalar code computes them: returns the octave difference and
-/// the two table indices (the sentinel where `mask` is clear).
+/// The numerator's log difference on 4 lanes where `mask` is set, in
+/// double precision exactly as the scalar code computes it.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn numerator4(
@@ -753,8 +761,10 @@ unsafe fn numerator4(
     s2: __m128i,
     s12: __m128i,
     mask: __m128i,
+    lut: &[u16],
     gain_limit: __m256d,
-) -> (__m128i, __m128i, __m128i) {
+    acc: &mut Acc,
+) {
     const TRUNC: i32 = _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC;
     let s1 = _mm256_cvtepi32_pd(s1);
     let s2 = _mm256_cvtepi32_pd(s2);
@@ -771,19 +781,24 @@ unsafe fn numerator4(
     // the octave and the top 15 mantissa bits the table index.
     let (b1, b2) = (_mm256_castpd_si256(n1t), _mm256_castpd_si256(n1));
     let m15 = _mm256_set1_epi64x(0x7FFF);
-    let i1 = _mm256_and_si256(_mm256_srli_epi64(b1, 37), m15);
-    let i2 = _mm256_and_si256(_mm256_srli_epi64(b2, 37), m15);
+    let mask = _mm256_cvtepi32_epi64(mask);
+    // Both indices in one 64-bit lane; the sentinel where masked out.
+    let idx = _mm256_or_si256(
+        _mm256_and_si256(_mm256_srli_epi64(b1, 37), m15),
+        _mm256_slli_epi64(_mm256_and_si256(_mm256_srli_epi64(b2, 37), m15), 32),
+    );
+    let sentinel = _mm256_set1_epi64x((LOG2_SENTINEL as i64) << 32 | LOG2_SENTINEL as i64);
+    let idx = _mm256_blendv_epi8(sentinel, idx, mask);
+    let mut i = [0u64; 4];
+    _mm256_storeu_si256(i.as_mut_ptr().cast(), idx);
+    debug_assert!(lut.len() > LOG2_SENTINEL);
+    // SAFETY: both halves are 15-bit indices or the sentinel.
+    acc.num_table += i
+        .iter()
+        .map(|&i| *lut.get_unchecked(i as u32 as usize) as i64 - *lut.get_unchecked((i >> 32) as usize) as i64)
+        .sum::<i64>();
     let ediff = _mm256_sub_epi64(_mm256_srli_epi64(b1, 52), _mm256_srli_epi64(b2, 52));
-    // The low 32 bits of each 64-bit lane, as 4 lanes.
-    let narrow = |v: __m256i| {
-        _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)))
-    };
-    let sentinel = _mm_set1_epi32(LOG2_SENTINEL as i32);
-    (
-        narrow(ediff),
-        _mm_blendv_epi8(sentinel, narrow(i1), mask),
-        _mm_blendv_epi8(sentinel, narrow(i2), mask),
-    )
+    acc.num = _mm256_add_epi64(acc.num, _mm256_and_si256(_mm256_slli_epi64(ediff, 11), mask));
 }
 
 /// The horizontal pass of the subsampling filter at even columns: output
