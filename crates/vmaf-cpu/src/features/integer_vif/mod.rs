@@ -19,10 +19,14 @@
 //! padding is replayed on indices once, in [`create`], so the kernels only
 //! read precomputed source rows and columns (see [`ScaleGeom`]).
 //!
-//! The kernels exist twice: `scalar.rs` is the readable reference and
-//! `x86.rs` the AVX2 version, selected by the [`CpuLevel`] given at
-//! creation and tested to give identical integer sums.
+//! The kernels exist three times: `scalar.rs` is the readable reference,
+//! `x86.rs` the AVX2 version and `avx512.rs` the AVX-512 one (which hands
+//! the columns that do not fill its vectors to the AVX2 and scalar code).
+//! The [`CpuLevel`] given at creation selects them; tests check that all
+//! give identical integer sums.
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -349,6 +353,8 @@ enum Kernels {
     Scalar,
     #[cfg(target_arch = "x86_64")]
     Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
 }
 
 /// Everything a frame needs besides the pictures; sized in [`create`].
@@ -371,6 +377,8 @@ impl Work {
             // The level is the caller's choice; the hardware check keeps a
             // forced level from running instructions this CPU lacks.
             #[cfg(target_arch = "x86_64")]
+            CpuLevel::Avx512 if avx512::available() => Kernels::Avx512,
+            #[cfg(target_arch = "x86_64")]
             CpuLevel::Avx2 | CpuLevel::Avx512 if x86::available() => Kernels::Avx2,
             _ => Kernels::Scalar,
         };
@@ -389,7 +397,7 @@ impl Work {
             images,
             scalar: if kernels == Kernels::Scalar { scalar::Buffers::new(w) } else { scalar::Buffers::new(0) },
             #[cfg(target_arch = "x86_64")]
-            simd: if kernels == Kernels::Avx2 { x86::Buffers::new(w) } else { x86::Buffers::new(0) },
+            simd: if kernels == Kernels::Scalar { x86::Buffers::new(0) } else { x86::Buffers::new(w) },
         }
     }
 
@@ -423,7 +431,9 @@ impl Work {
         match self.kernels {
             Kernels::Scalar => scalar::statistic(scale, g, r, d, shifts, &params, &mut self.scalar),
             #[cfg(target_arch = "x86_64")]
-            Kernels::Avx2 => x86::statistic(scale, g, r, d, shifts, &params, &mut self.simd),
+            Kernels::Avx2 => x86::statistic(scale, g, r, d, shifts, &params, &mut self.simd, false),
+            #[cfg(target_arch = "x86_64")]
+            Kernels::Avx512 => x86::statistic(scale, g, r, d, shifts, &params, &mut self.simd, true),
         }
     }
 
@@ -436,7 +446,9 @@ impl Work {
         match self.kernels {
             Kernels::Scalar => scalar::subsample(scale, g, r, d, shift, ro, do_, &mut self.scalar),
             #[cfg(target_arch = "x86_64")]
-            Kernels::Avx2 => x86::subsample(scale, g, r, d, shift, ro, do_, &mut self.simd),
+            Kernels::Avx2 => x86::subsample(scale, g, r, d, shift, ro, do_, &mut self.simd, false),
+            #[cfg(target_arch = "x86_64")]
+            Kernels::Avx512 => x86::subsample(scale, g, r, d, shift, ro, do_, &mut self.simd, true),
         }
     }
 }

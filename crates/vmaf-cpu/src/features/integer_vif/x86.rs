@@ -24,6 +24,7 @@
 use std::any::TypeId;
 use std::arch::x86_64::*;
 
+use super::avx512;
 use super::scalar::{variances, vertical_means, vertical_moments};
 use super::{pixel_statistic, Image, ScaleGeom, Shifts, StatParams, Sums, COL_PAD, FILTERS, GAIN_EPS, SIGMA_NSQ};
 use vmaf_core::Pixel;
@@ -37,17 +38,17 @@ pub(crate) fn available() -> bool {
 /// coefficients below 2^15. For the vertical pass `ka`, `kb` are the tap
 /// indices of the two rows (equal when `fb` is 0).
 #[derive(Clone, Copy, Debug)]
-struct Pair {
-    o: isize,
-    ka: usize,
-    kb: usize,
-    fa: u16,
-    fb: u16,
+pub(super) struct Pair {
+    pub o: isize,
+    pub ka: usize,
+    pub kb: usize,
+    pub fa: u16,
+    pub fb: u16,
 }
 
 impl Pair {
     #[inline]
-    fn coef(&self) -> i32 {
+    pub fn coef(&self) -> i32 {
         self.fa as i32 | (self.fb as i32) << 16
     }
 }
@@ -76,14 +77,14 @@ fn pair_list(taps: &[u16]) -> Vec<Pair> {
 }
 
 /// Indices of the biased filtered rows.
-const MU1: usize = 0;
-const MU2: usize = 1;
-const XX_HI: usize = 2;
-const XX_LO: usize = 3;
-const YY_HI: usize = 4;
-const YY_LO: usize = 5;
-const XY_HI: usize = 6;
-const XY_LO: usize = 7;
+pub(super) const MU1: usize = 0;
+pub(super) const MU2: usize = 1;
+pub(super) const XX_HI: usize = 2;
+pub(super) const XX_LO: usize = 3;
+pub(super) const YY_HI: usize = 4;
+pub(super) const YY_LO: usize = 5;
+pub(super) const XY_HI: usize = 6;
+pub(super) const XY_LO: usize = 7;
 
 pub(crate) struct Buffers {
     /// Vertically filtered rows, biased by -32768, column 0 at `COL_PAD`.
@@ -170,7 +171,10 @@ macro_rules! with_steps {
     };
 }
 
-/// The sums of one scale's statistic.
+/// The sums of one scale's statistic. With `wide`, the AVX-512 kernels
+/// take the columns that fill 32-wide vectors, AVX2 the next 16-wide
+/// block, and scalar code the last few columns.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn statistic<T: Pixel>(
     scale: usize,
     g: &ScaleGeom,
@@ -179,37 +183,52 @@ pub(crate) fn statistic<T: Pixel>(
     sh: Shifts,
     p: &StatParams<'_>,
     b: &mut Buffers,
+    wide: bool,
 ) -> Sums {
     let taps = FILTERS[scale];
     let half = taps.len() / 2;
-    let blocks = g.w / 16 * 16;
+    let b32 = if wide { g.w / 32 * 32 } else { 0 };
+    let b16 = g.w / 16 * 16;
     let mut sums = Sums::default();
     for i in 0..g.h {
         let rows = g.tap_rows(i, half);
-        // SAFETY: the caller checked `available()` when choosing these
-        // kernels; blocks of 16 columns end within the row.
+        // SAFETY: the caller checked `available()` (and, with `wide`,
+        // `avx512::available()`) when choosing these kernels; the vector
+        // blocks end within the row.
         unsafe {
             if let (Some(r8), Some(d8)) = (as_u8(&r), as_u8(&d)) {
-                vertical_u8(taps, rows, r8, d8, blocks, sh, &mut b.rows);
+                if wide {
+                    avx512::vertical_u8(taps, rows, r8, d8, b32, sh, &mut b.rows);
+                }
+                vertical_u8(taps, rows, r8, d8, b32, b16, sh, &mut b.rows);
             } else if let (Some(r16), Some(d16)) = (as_u16(&r), as_u16(&d)) {
-                let (pairs, rows_) = (&b.pairs[scale], &mut b.rows);
+                let (pairs, out) = (&b.pairs[scale], &mut b.rows);
+                if wide {
+                    avx512::vertical_u16(pairs, taps, rows, r16, d16, b32, sh, out);
+                }
                 match half {
-                    8 => vertical_u16::<8>(pairs, taps, rows, r16, d16, blocks, sh, rows_),
-                    4 => vertical_u16::<4>(pairs, taps, rows, r16, d16, blocks, sh, rows_),
-                    2 => vertical_u16::<2>(pairs, taps, rows, r16, d16, blocks, sh, rows_),
-                    _ => vertical_u16::<1>(pairs, taps, rows, r16, d16, blocks, sh, rows_),
+                    8 => vertical_u16::<8>(pairs, taps, rows, r16, d16, b32, b16, sh, out),
+                    4 => vertical_u16::<4>(pairs, taps, rows, r16, d16, b32, b16, sh, out),
+                    2 => vertical_u16::<2>(pairs, taps, rows, r16, d16, b32, b16, sh, out),
+                    _ => vertical_u16::<1>(pairs, taps, rows, r16, d16, b32, b16, sh, out),
                 }
             }
         }
-        for j in blocks..g.w {
+        for j in b16..g.w {
             store_moments(&mut b.rows, COL_PAD + j, vertical_moments(taps, rows, &r, &d, j, sh));
         }
         for row in b.rows.iter_mut() {
             g.stat_edge.apply(row, g.w);
         }
         // SAFETY: as above; loads stay within the padded rows.
-        unsafe { with_steps!(b.pairs[scale], horizontal_statistic(&b.pairs[scale], &b.rows, blocks, p, &mut sums)) };
-        for j in blocks..g.w {
+        unsafe {
+            let pairs = &b.pairs[scale];
+            if wide {
+                avx512::horizontal_statistic(pairs, &b.rows, b32, p, &mut sums);
+            }
+            with_steps!(pairs, horizontal_statistic(pairs, &b.rows, b32, b16, p, &mut sums));
+        }
+        for j in b16..g.w {
             let (s1, s2, s12) = horizontal_column(&b.rows, taps, j);
             pixel_statistic(s1, s2, s12, p, &mut sums);
         }
@@ -218,7 +237,7 @@ pub(crate) fn statistic<T: Pixel>(
 }
 
 /// Filters a scale with the next scale's filter and keeps every other row
-/// and column.
+/// and column; `wide` as for [`statistic`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn subsample<T: Pixel>(
     scale: usize,
@@ -229,24 +248,31 @@ pub(crate) fn subsample<T: Pixel>(
     r_out: &mut [u16],
     d_out: &mut [u16],
     b: &mut Buffers,
+    wide: bool,
 ) {
     let taps = FILTERS[scale + 1];
     let half = taps.len() / 2;
     let pairs = &b.pairs[scale + 1];
     let (wo, ho) = (g.w / 2, g.h / 2);
-    let blocks = g.w / 16 * 16;
-    let out_blocks = wo / 16 * 16;
+    let (b32, o32) = if wide { (g.w / 32 * 32, wo / 32 * 32) } else { (0, 0) };
+    let (b16, o16) = (g.w / 16 * 16, wo / 16 * 16);
     for y in 0..ho {
         let rows = g.tap_rows(2 * y, half);
-        // SAFETY: `available()` was checked; blocks end within the row.
+        // SAFETY: as in `statistic`.
         unsafe {
             if let (Some(r8), Some(d8)) = (as_u8(&r), as_u8(&d)) {
-                vertical_means_u8(pairs, rows, r8, d8, blocks, shift, &mut b.rows);
+                if wide {
+                    avx512::vertical_means_u8(pairs, rows, r8, d8, b32, shift, &mut b.rows);
+                }
+                vertical_means_u8(pairs, rows, r8, d8, b32, b16, shift, &mut b.rows);
             } else if let (Some(r16), Some(d16)) = (as_u16(&r), as_u16(&d)) {
-                vertical_means_u16(pairs, rows, r16, d16, blocks, shift, &mut b.rows);
+                if wide {
+                    avx512::vertical_means_u16(pairs, rows, r16, d16, b32, shift, &mut b.rows);
+                }
+                vertical_means_u16(pairs, rows, r16, d16, b32, b16, shift, &mut b.rows);
             }
         }
-        for j in blocks..g.w {
+        for j in b16..g.w {
             let (a, c) = vertical_means(taps, rows, &r, &d, j, shift);
             b.rows[MU1][COL_PAD + j] = bias(a);
             b.rows[MU2][COL_PAD + j] = bias(c);
@@ -257,10 +283,14 @@ pub(crate) fn subsample<T: Pixel>(
         // SAFETY: as above; loads stay within the padded rows, stores
         // within the output rows.
         unsafe {
-            with_steps!(pairs, horizontal_decimate(pairs, &b.rows[MU1], ro, out_blocks));
-            with_steps!(pairs, horizontal_decimate(pairs, &b.rows[MU2], dout, out_blocks));
+            if wide {
+                avx512::horizontal_decimate(pairs, &b.rows[MU1], ro, o32);
+                avx512::horizontal_decimate(pairs, &b.rows[MU2], dout, o32);
+            }
+            with_steps!(pairs, horizontal_decimate(pairs, &b.rows[MU1], ro, o32, o16));
+            with_steps!(pairs, horizontal_decimate(pairs, &b.rows[MU2], dout, o32, o16));
         }
-        for x in out_blocks..wo {
+        for x in o16..wo {
             let (mut a, mut c) = (0u32, 0u32);
             for (k, &f) in taps.iter().enumerate() {
                 let col = COL_PAD + 2 * x + k - half;
@@ -276,8 +306,8 @@ pub(crate) fn subsample<T: Pixel>(
 // ---------------------------------------------------------------------------
 // Vector helpers.
 
-const BIAS16: i16 = i16::MIN;
-const SIGN32: i32 = i32::MIN;
+pub(super) const BIAS16: i16 = i16::MIN;
+pub(super) const SIGN32: i32 = i32::MIN;
 
 #[inline]
 #[target_feature(enable = "avx2")]
@@ -349,7 +379,8 @@ unsafe fn vertical_u8(
     rows: &[usize],
     r: Image<'_, u8>,
     d: Image<'_, u8>,
-    blocks: usize,
+    from: usize,
+    to: usize,
     sh: Shifts,
     out: &mut [Vec<i16>; 8],
 ) {
@@ -357,8 +388,8 @@ unsafe fn vertical_u8(
     let half = taps.len() / 2;
     let zero = _mm256_setzero_si256();
     let (rp, dp) = (r.data.as_ptr(), d.data.as_ptr());
-    let mut j = 0;
-    while j < blocks {
+    let mut j = from;
+    while j < to {
         let (mut m1, mut m2, mut rr, mut dd, mut rd) = ([zero; 2], [zero; 2], [zero; 2], [zero; 2], [zero; 2]);
         for k in 0..=half {
             let f = taps[k] as i32;
@@ -430,7 +461,8 @@ unsafe fn vertical_u16<const HALF: usize>(
     rows: &[usize],
     r: Image<'_, u16>,
     d: Image<'_, u16>,
-    blocks: usize,
+    from: usize,
+    to: usize,
     sh: Shifts,
     out: &mut [Vec<i16>; 8],
 ) {
@@ -442,8 +474,8 @@ unsafe fn vertical_u16<const HALF: usize>(
     let mu_shift = _mm_cvtsi32_si128(sh.mu as i32);
     let sq_round = _mm256_set1_pd(sh.sq_round() as f64);
     let sq_scale = _mm256_set1_pd(1.0 / (1u64 << sh.sq) as f64);
-    let mut j = 0;
-    while j < blocks {
+    let mut j = from;
+    while j < to {
         // Means: biased samples through vpmaddwd.
         let (mut m1, mut m2) = ([zero; 2], [zero; 2]);
         for p in pairs {
@@ -521,7 +553,8 @@ unsafe fn vertical_means_u8(
     rows: &[usize],
     r: Image<'_, u8>,
     d: Image<'_, u8>,
-    blocks: usize,
+    from: usize,
+    to: usize,
     shift: u32,
     out: &mut [Vec<i16>; 8],
 ) {
@@ -529,8 +562,8 @@ unsafe fn vertical_means_u8(
     let round = _mm256_set1_epi32(((1u32 << shift) >> 1) as i32);
     let sh = _mm_cvtsi32_si128(shift as i32);
     let (rp, dp) = (r.data.as_ptr(), d.data.as_ptr());
-    let mut j = 0;
-    while j < blocks {
+    let mut j = from;
+    while j < to {
         let (mut m1, mut m2) = ([zero; 2], [zero; 2]);
         for p in pairs {
             let f = _mm256_set1_epi32(p.coef());
@@ -563,7 +596,8 @@ unsafe fn vertical_means_u16(
     rows: &[usize],
     r: Image<'_, u16>,
     d: Image<'_, u16>,
-    blocks: usize,
+    from: usize,
+    to: usize,
     shift: u32,
     out: &mut [Vec<i16>; 8],
 ) {
@@ -573,8 +607,8 @@ unsafe fn vertical_means_u16(
     let round = _mm256_set1_epi32(((1u32 << shift) >> 1) as i32);
     let sh = _mm_cvtsi32_si128(shift as i32);
     let (rp, dp) = (r.data.as_ptr(), d.data.as_ptr());
-    let mut j = 0;
-    while j < blocks {
+    let mut j = from;
+    while j < to {
         let (mut m1, mut m2) = ([zero; 2], [zero; 2]);
         for p in pairs {
             let f = _mm256_set1_epi32(p.coef());
@@ -643,7 +677,8 @@ struct Acc {
 unsafe fn horizontal_statistic<const P: usize>(
     pairs: &[Pair],
     rows: &[Vec<i16>; 8],
-    blocks: usize,
+    from: usize,
+    to: usize,
     p: &StatParams<'_>,
     sums: &mut Sums,
 ) {
@@ -655,8 +690,8 @@ unsafe fn horizontal_statistic<const P: usize>(
     let gain_limit = _mm256_set1_pd(p.gain_limit);
     let mut acc = Acc { den: zero, num: zero, den_table: 0, num_table: 0, log_count: zero, flat_sum: zero };
     let ptrs: [*const i16; 8] = std::array::from_fn(|q| rows[q].as_ptr());
-    let mut j = 0;
-    while j < blocks {
+    let mut j = from;
+    while j < to {
         for parity in 0..2 {
             let start = COL_PAD + j + parity;
             let f = |q: usize| steps.filter8(ptrs[q], start);
@@ -679,7 +714,7 @@ unsafe fn horizontal_statistic<const P: usize>(
     let mut num = [0i64; 4];
     _mm256_storeu_si256(num.as_mut_ptr().cast(), acc.num);
     sums.num_log += num.iter().sum::<i64>() + acc.num_table;
-    sums.den_non_log += blocks as i64 - log_count;
+    sums.den_non_log += (to - from) as i64 - log_count;
     let mut flat = [0i64; 4];
     _mm256_storeu_si256(flat.as_mut_ptr().cast(), acc.flat_sum);
     sums.num_non_log += flat.iter().sum::<i64>();
@@ -738,7 +773,7 @@ unsafe fn statistic8(s1: __m256i, s2: __m256i, s12: __m256i, lut: &[u16], gain_l
 }
 
 /// The index of the log2 table's zero entry past its end.
-const LOG2_SENTINEL: usize = 32768;
+pub(super) const LOG2_SENTINEL: usize = 32768;
 
 /// Sum of the table entries at 8 indices, each at most `LOG2_SENTINEL`.
 #[inline]
@@ -804,13 +839,13 @@ unsafe fn numerator4(
 /// The horizontal pass of the subsampling filter at even columns: output
 /// columns `0..out_blocks` (a multiple of 16) of one decimated row.
 #[target_feature(enable = "avx2")]
-unsafe fn horizontal_decimate<const P: usize>(pairs: &[Pair], row: &[i16], out: &mut [u16], out_blocks: usize) {
+unsafe fn horizontal_decimate<const P: usize>(pairs: &[Pair], row: &[i16], out: &mut [u16], from: usize, to: usize) {
     let steps = Steps::<P>::new(pairs);
     let sign = _mm256_set1_epi32(SIGN32);
     let round = _mm256_set1_epi32(32768);
     let rp = row.as_ptr();
-    let mut x = 0;
-    while x < out_blocks {
+    let mut x = from;
+    while x < to {
         let v = |start: usize| {
             let a = _mm256_xor_si256(steps.filter8(rp, start), sign);
             _mm256_srli_epi32(_mm256_add_epi32(a, round), 16)
