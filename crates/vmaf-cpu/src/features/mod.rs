@@ -3,3 +3,4 @@
 pub mod float_motion;
 pub mod integer_motion;
 pub mod psnr;
+pub mod integer_vif;
