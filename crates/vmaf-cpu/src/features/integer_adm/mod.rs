@@ -115,12 +115,9 @@ struct IntegerAdm {
 /// instructions).
 fn kernels(level: CpuLevel) -> &'static Kernels {
     #[cfg(target_arch = "x86_64")]
-    {
-        if level >= CpuLevel::Avx512 && x86::avx512_available() {
-            return &x86::AVX512;
-        }
-        if level >= CpuLevel::Avx2 && x86::avx2_available() {
-            return &x86::AVX2;
+    if level >= CpuLevel::Avx2 {
+        if let Some(k) = x86::avx2() {
+            return k;
         }
     }
     let _ = level;

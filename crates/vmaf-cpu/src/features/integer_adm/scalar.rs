@@ -163,9 +163,10 @@ fn restore(k: i64, o: i64, t: i64, angle: bool, egl: f64) -> i64 {
 /// conversions of the 64-bit dot products, then in double.
 #[inline]
 pub fn same_direction(oh: i64, ov: i64, th: i64, tv: i64, cos_sq: f32) -> bool {
-    let dot = oh * th + ov * tv;
-    let o2 = oh * oh + ov * ov;
-    let t2 = th * th + tv * tv;
+    // Each product fits; their sum wraps only for i32::MIN coefficients.
+    let dot = (oh * th).wrapping_add(ov * tv);
+    let o2 = (oh * oh).wrapping_add(ov * ov);
+    let t2 = (th * th).wrapping_add(tv * tv);
     let d = dot as f32 as f64 / 4096.0;
     d >= 0.0 && d * d >= cos_sq as f64 * (o2 as f32 as f64 / 4096.0) * (t2 as f32 as f64 / 4096.0)
 }
