@@ -1,0 +1,1 @@
+//! Extractor-level tests of integer ADM.
