@@ -100,14 +100,14 @@ echo "packed $carry: $((total / 1024 / 1024)) MiB, $(ls "$carry/clips" | wc -l) 
 
 if ((mock)); then
     mockdir=$CARGO_TARGET_DIR/mock-cuda
-    mkdir -p "$mockdir"
-    cc -O2 -Wall -Wextra -shared -fPIC -o "$mockdir/libcuda.so.1" crates/vmaf-cuda/mock/mock_cuda.c -lpthread
-    cc -O2 -Wall -Wextra -shared -fPIC -o "$mockdir/libnvrtc.so" crates/vmaf-cuda/mock/mock_nvrtc.c
-    # A real NVRTC (e.g. from the nvidia-cuda-nvrtc wheel) can be put first
-    # with MOCK_NVRTC_DIR: the kernels are then really compiled, and only
+    mkdir -p "$mockdir/driver" "$mockdir/nvrtc"
+    cc -O2 -Wall -Wextra -shared -fPIC -o "$mockdir/driver/libcuda.so.1" crates/vmaf-cuda/mock/mock_cuda.c -lpthread
+    cc -O2 -Wall -Wextra -shared -fPIC -o "$mockdir/nvrtc/libnvrtc.so" crates/vmaf-cuda/mock/mock_nvrtc.c
+    # A real NVRTC (e.g. from the nvidia-cuda-nvrtc wheel) replaces the mock
+    # one with MOCK_NVRTC_DIR: the kernels are then really compiled, and only
     # the driver is simulated.
     echo "running on the mock driver (plumbing only, no GPU):" >&2
-    LD_LIBRARY_PATH=${MOCK_NVRTC_DIR:+$MOCK_NVRTC_DIR:}$mockdir "$carry/device_check" --clips "$carry/clips"
+    LD_LIBRARY_PATH=$mockdir/driver:${MOCK_NVRTC_DIR:-$mockdir/nvrtc} "$carry/device_check" --clips "$carry/clips"
     exit
 fi
 

@@ -454,13 +454,21 @@ struct memcpy2d {
     size_t WidthInBytes, Height;
 };
 
-CUresult cuMemcpy2D_v2(const struct memcpy2d *c)
+/* Deferred like every stream operation: one HTOD op per row. The caller
+   must wait for the stream before the source may change. */
+CUresult cuMemcpy2DAsync_v2(const struct memcpy2d *c, CUstream s)
 {
     if (c->srcMemoryType != 1 || c->dstMemoryType != 2)
         return INVALID_VALUE;
-    for (size_t y = 0; y < c->Height; y++)
-        memcpy((char *)(uintptr_t)c->dstDevice + y * c->dstPitch, (const char *)c->srcHost + y * c->srcPitch,
-               c->WidthInBytes);
+    for (size_t y = 0; y < c->Height; y++) {
+        struct op o = { .kind = HTOD,
+                        .dst = (char *)(uintptr_t)c->dstDevice + y * c->dstPitch,
+                        .src = (const char *)c->srcHost + y * c->srcPitch,
+                        .n = c->WidthInBytes };
+        CUresult r = enqueue(s, o);
+        if (r != OK)
+            return r;
+    }
     return OK;
 }
 

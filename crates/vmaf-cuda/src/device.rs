@@ -602,6 +602,58 @@ impl Stream {
         Ok(())
     }
 
+    /// Enqueues a copy of `height` rows of `row_bytes` bytes from host
+    /// memory (rows `src_pitch` apart) to device memory at `dst` (rows
+    /// `dst_pitch` apart). From pageable memory the driver may return
+    /// before the data has reached the device: wait for the stream before
+    /// using the destination on another stream or changing `src`.
+    pub(crate) fn copy_2d_htod(
+        &self,
+        dst: sys::CUdeviceptr,
+        dst_pitch: usize,
+        src: &[u8],
+        src_pitch: usize,
+        row_bytes: usize,
+        height: usize,
+    ) -> Result<()> {
+        if height == 0 || row_bytes == 0 {
+            return Ok(());
+        }
+        if src.len() < (height - 1) * src_pitch + row_bytes || row_bytes > dst_pitch || row_bytes > src_pitch {
+            return Err(crate::fault::device_error("2D upload out of bounds".into()));
+        }
+        let copy = sys::CUDA_MEMCPY2D {
+            srcXInBytes: 0,
+            srcY: 0,
+            srcMemoryType: sys::CUmemorytype::CU_MEMORYTYPE_HOST,
+            srcHost: src.as_ptr() as *const c_void,
+            srcDevice: 0,
+            srcArray: std::ptr::null_mut(),
+            srcPitch: src_pitch,
+            dstXInBytes: 0,
+            dstY: 0,
+            dstMemoryType: sys::CUmemorytype::CU_MEMORYTYPE_DEVICE,
+            dstHost: std::ptr::null_mut(),
+            dstDevice: dst,
+            dstArray: std::ptr::null_mut(),
+            dstPitch: dst_pitch,
+            WidthInBytes: row_bytes,
+            Height: height,
+        };
+        // SAFETY: the host side is bounds-checked above; the device side is
+        // the caller's buffer, sized by the same geometry.
+        check("cuMemcpy2DAsync", || unsafe { sys::cuMemcpy2DAsync_v2(&copy, self.stream) })?;
+        bump(&self.ctx.counters.htod_bytes, (row_bytes * height) as u64);
+        Ok(())
+    }
+
+    /// Blocks until everything enqueued has run (one counted host wait).
+    pub(crate) fn wait_idle(&self) -> Result<()> {
+        bump(&self.ctx.counters.host_waits, 1);
+        // SAFETY: live stream.
+        check("cuStreamSynchronize", || unsafe { sys::cuStreamSynchronize(self.stream) })
+    }
+
     /// Waits for everything enqueued, for error and drop paths: no error
     /// to report, no fault injection, not counted as a per-frame wait.
     pub(crate) fn drain(&self) {
@@ -670,51 +722,6 @@ impl Drop for Event {
         }
         bump(&self.ctx.counters.events_destroyed, 1);
     }
-}
-
-/// Copies `height` rows of `row_bytes` from host memory (rows `src_pitch`
-/// apart) into device memory (rows `dst_pitch` apart), synchronously. For
-/// uploads outside the per-frame path (tests, [`crate::DevicePicture`]).
-pub(crate) fn copy_2d_htod_sync(
-    ctx: &Ctx,
-    dst: sys::CUdeviceptr,
-    dst_pitch: usize,
-    src: &[u8],
-    src_pitch: usize,
-    row_bytes: usize,
-    height: usize,
-) -> Result<()> {
-    if height == 0 || row_bytes == 0 {
-        return Ok(());
-    }
-    if src.len() < (height - 1) * src_pitch + row_bytes || row_bytes > dst_pitch || row_bytes > src_pitch {
-        return Err(crate::fault::device_error("2D upload out of bounds".into()));
-    }
-    ctx.bind()?;
-    let copy = sys::CUDA_MEMCPY2D {
-        srcXInBytes: 0,
-        srcY: 0,
-        srcMemoryType: sys::CUmemorytype::CU_MEMORYTYPE_HOST,
-        srcHost: src.as_ptr() as *const c_void,
-        srcDevice: 0,
-        srcArray: std::ptr::null_mut(),
-        srcPitch: src_pitch,
-        dstXInBytes: 0,
-        dstY: 0,
-        dstMemoryType: sys::CUmemorytype::CU_MEMORYTYPE_DEVICE,
-        dstHost: std::ptr::null_mut(),
-        dstDevice: dst,
-        dstArray: std::ptr::null_mut(),
-        dstPitch: dst_pitch,
-        WidthInBytes: row_bytes,
-        Height: height,
-    };
-    // SAFETY: bounds of the host side checked above; the device side is
-    // the caller's buffer, sized by the same geometry.
-    check("cuMemcpy2D", || unsafe { sys::cuMemcpy2D_v2(&copy) })?;
-    bump(&ctx.counters.htod_bytes, (row_bytes * height) as u64);
-    bump(&ctx.counters.host_waits, 1);
-    Ok(())
 }
 
 #[cfg(test)]

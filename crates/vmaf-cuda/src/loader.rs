@@ -63,7 +63,7 @@ const DRIVER_SYMBOLS: &[&str] = &[
     "cuMemFreeHost",
     "cuMemcpyHtoDAsync_v2",
     "cuMemcpyDtoHAsync_v2",
-    "cuMemcpy2D_v2",
+    "cuMemcpy2DAsync_v2",
     "cuMemsetD8Async",
     "cuStreamCreate",
     "cuStreamSynchronize",

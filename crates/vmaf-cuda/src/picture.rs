@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 
 use vmaf_core::{Error, Geometry, Picture, PictureData, Pixel, Plane, Result};
 
-use crate::device::{copy_2d_htod_sync, CudaDevice, DeviceBuffer};
+use crate::device::{CudaDevice, DeviceBuffer, Stream};
 
 /// One plane in device memory: the address of its first sample and the
 /// distance in bytes from one row to the next.
@@ -92,8 +92,9 @@ const PITCH_ALIGN: usize = 256;
 pub struct DevicePicture {
     geometry: Geometry,
     planes: [CudaPlane; 3],
+    /// Uploads run here, and are waited for before `upload` returns.
+    stream: Stream,
     buffer: DeviceBuffer,
-    device: CudaDevice,
 }
 
 impl DevicePicture {
@@ -110,16 +111,18 @@ impl DevicePicture {
             offsets[p] = total;
             total += pitches[p] * h as usize;
         }
+        let stream = Stream::new(device.ctx())?;
         let buffer = DeviceBuffer::new(device.ctx(), total)?;
         let mut planes = [CudaPlane::default(); 3];
         for p in 0..geometry.plane_count() {
             planes[p] = CudaPlane { ptr: buffer.ptr() + offsets[p] as u64, pitch: pitches[p] };
         }
-        Ok(DevicePicture { geometry, planes, buffer, device: device.clone() })
+        Ok(DevicePicture { geometry, planes, stream, buffer })
     }
 
-    /// Copies `picture` in, synchronously. Must not be called while a frame
-    /// submitted from this picture is still to be collected.
+    /// Copies `picture` in and waits until it is on the device (one host
+    /// wait), so any stream may read it afterwards. Must not be called
+    /// while a frame submitted from this picture is still to be collected.
     pub fn upload(&mut self, picture: &Picture) -> Result<()> {
         if *picture.geometry() != self.geometry {
             return Err(Error::Mismatch(format!(
@@ -134,8 +137,7 @@ impl DevicePicture {
         ) -> Result<()> {
             for (p, plane) in planes.iter().enumerate().take(dp.geometry.plane_count()) {
                 let bytes = crate::features::psnr::as_bytes(plane.data());
-                copy_2d_htod_sync(
-                    dp.device.ctx(),
+                dp.stream.copy_2d_htod(
                     dp.planes[p].ptr,
                     dp.planes[p].pitch,
                     bytes,
@@ -146,10 +148,14 @@ impl DevicePicture {
             }
             Ok(())
         }
-        match picture.data() {
+        self.stream.ctx().bind()?;
+        let queued = match picture.data() {
             PictureData::U8(p) => planes_of(self, p),
             PictureData::U16(p) => planes_of(self, p),
-        }
+        };
+        // Wait even after an error: nothing may still read `picture`.
+        let waited = self.stream.wait_idle();
+        queued.and(waited)
     }
 
     /// The in-place view CUDA extractors take.
