@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use vmaf::{Backend, ChromaSampling, FeatureCollector, Geometry, Picture, PictureData, Report, Scorer};
-use vmaf_core::{CreateArgs, CpuLevel, Extractor, FeatureSink, FramePair, Options};
+use vmaf_core::{CpuLevel, CreateArgs, Extractor, FeatureSink, FramePair, Options};
 use vmaf_cuda::{CudaDevice, CudaPsnr, DevicePicture};
 
 // ---------------------------------------------------------------- allocator
@@ -191,7 +191,9 @@ fn distort(r: &Picture, seed: u64) -> Picture {
     let mut d = r.clone();
     let mut nudge = |v: i64| (v + (rng.next() % 9) as i64 - 4).clamp(0, max);
     match d.data_mut() {
-        PictureData::U8(p) => p.iter_mut().for_each(|pl| pl.data_mut().iter_mut().for_each(|v| *v = nudge(*v as i64) as u8)),
+        PictureData::U8(p) => {
+            p.iter_mut().for_each(|pl| pl.data_mut().iter_mut().for_each(|v| *v = nudge(*v as i64) as u8))
+        }
         PictureData::U16(p) => {
             p.iter_mut().for_each(|pl| pl.data_mut().iter_mut().for_each(|v| *v = nudge(*v as i64) as u16))
         }
@@ -201,7 +203,9 @@ fn distort(r: &Picture, seed: u64) -> Picture {
 
 fn copy_into(dst: &mut Picture, src: &Picture) {
     match (dst.data_mut(), src.data()) {
-        (PictureData::U8(a), PictureData::U8(b)) => a.iter_mut().zip(b).for_each(|(x, y)| x.data_mut().copy_from_slice(y.data())),
+        (PictureData::U8(a), PictureData::U8(b)) => {
+            a.iter_mut().zip(b).for_each(|(x, y)| x.data_mut().copy_from_slice(y.data()))
+        }
         (PictureData::U16(a), PictureData::U16(b)) => {
             a.iter_mut().zip(b).for_each(|(x, y)| x.data_mut().copy_from_slice(y.data()))
         }
@@ -298,8 +302,13 @@ fn run_extractor(ex: &mut dyn Extractor, frames: &[(Picture, Picture)]) -> Resul
 }
 
 fn cpu_psnr(o: &Options, g: Geometry) -> Box<dyn Extractor> {
-    (vmaf_cpu::features::psnr::SPEC.create)(&CreateArgs { options: o, geometry: g, cpu_level: CpuLevel::Scalar, device: None })
-        .expect("cpu psnr")
+    (vmaf_cpu::features::psnr::SPEC.create)(&CreateArgs {
+        options: o,
+        geometry: g,
+        cpu_level: CpuLevel::Scalar,
+        device: None,
+    })
+    .expect("cpu psnr")
 }
 
 fn rss_bytes() -> u64 {
@@ -340,7 +349,11 @@ fn parity_clips(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), Str
             }
         }
         match bad {
-            None => t.check(format!("parity {pair}"), format!("{} frames, {values} values bit-identical", frames.len()), true),
+            None => t.check(
+                format!("parity {pair}"),
+                format!("{} frames, {values} values bit-identical", frames.len()),
+                true,
+            ),
             Some(e) => t.check(format!("parity {pair}"), e, false),
         }
     }
@@ -381,10 +394,17 @@ fn parity_synthetic(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
     );
     // The largest sums: 4K, 16-bit 4:4:4, every sample at full difference.
     let g = Geometry::new(3840, 2160, ChromaSampling::Cs444, 16).map_err(e2s)?;
-    let frames = vec![(picture(g, Fill::Max), picture(g, Fill::Zero)), (picture(g, Fill::Random(9)), picture(g, Fill::Random(10)))];
+    let frames = vec![
+        (picture(g, Fill::Max), picture(g, Fill::Zero)),
+        (picture(g, Fill::Random(9)), picture(g, Fill::Random(10))),
+    ];
     let want = run_extractor(&mut *cpu_psnr(&o, g), &frames)?;
     let got = run_extractor(&mut CudaPsnr::new(dev, &o, g).map_err(e2s)?, &frames)?;
-    t.check("parity 4K 16-bit 444 full-scale difference", if got == want { "identical".into() } else { format!("{got:?} vs {want:?}") }, got == want);
+    t.check(
+        "parity 4K 16-bit 444 full-scale difference",
+        if got == want { "identical".into() } else { format!("{got:?} vs {want:?}") },
+        got == want,
+    );
     Ok(())
 }
 
@@ -399,11 +419,13 @@ fn parity_device_input(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
         (33, 17, ChromaSampling::Cs400, 16),
     ] {
         let g = Geometry::new(w, h, s, bpc).map_err(e2s)?;
-        let frames: Frames = (0..3).map(|i| {
-            let r = picture(g, Fill::Random(100 + i));
-            let d = distort(&r, 7 + i);
-            (r, d)
-        }).collect();
+        let frames: Frames = (0..3)
+            .map(|i| {
+                let r = picture(g, Fill::Random(100 + i));
+                let d = distort(&r, 7 + i);
+                (r, d)
+            })
+            .collect();
         let want = run_extractor(&mut *cpu_psnr(&o, g), &frames)?;
         let mut ex = CudaPsnr::new(dev, &o, g).map_err(e2s)?;
         let (mut dr, mut dd) = (DevicePicture::new(dev, g).map_err(e2s)?, DevicePicture::new(dev, g).map_err(e2s)?);
@@ -420,10 +442,15 @@ fn parity_device_input(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
             ex.collect(i as u32, &mut sink).map_err(e2s)?;
         }
         ex.flush(&mut sink).map_err(e2s)?;
-        let mut got: Vec<(u16, u32, u64)> = sink.entries().iter().map(|e| (e.slot, e.index, e.value.to_bits())).collect();
+        let mut got: Vec<(u16, u32, u64)> =
+            sink.entries().iter().map(|e| (e.slot, e.index, e.value.to_bits())).collect();
         got.extend(sink.aggregates().iter().enumerate().map(|(k, a)| (1000 + k as u16, 0, a.1.to_bits())));
         if got != want {
-            t.check("parity device-resident input (pitched, 0 bytes uploaded)", format!("{w}x{h} {bpc}-bit differs"), false);
+            t.check(
+                "parity device-resident input (pitched, 0 bytes uploaded)",
+                format!("{w}x{h} {bpc}-bit differs"),
+                false,
+            );
             return Ok(());
         }
         n += 1;
@@ -436,11 +463,13 @@ fn parity_pipelined(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
     // Frame i+1 submitted before frame i is collected: the staging ring.
     let g = Geometry::new(1280, 720, ChromaSampling::Cs420, 10).map_err(e2s)?;
     let o = psnr_options(&[("enable_apsnr", "true"), ("enable_mse", "true")]);
-    let frames: Frames = (0..12).map(|i| {
-        let r = picture(g, Fill::Random(i));
-        let d = distort(&r, 50 + i);
-        (r, d)
-    }).collect();
+    let frames: Frames = (0..12)
+        .map(|i| {
+            let r = picture(g, Fill::Random(i));
+            let d = distort(&r, 50 + i);
+            (r, d)
+        })
+        .collect();
     let want = run_extractor(&mut *cpu_psnr(&o, g), &frames)?;
     let mut ex = CudaPsnr::new(dev, &o, g).map_err(e2s)?;
     let mut sink = FeatureSink::new();
@@ -477,7 +506,16 @@ fn leak_cycles(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), Stri
         }
         None => {
             let g = Geometry::new(576, 324, ChromaSampling::Cs420, 8).map_err(e2s)?;
-            (g, (0..3).map(|i| { let r = picture(g, Fill::Random(i)); let d = distort(&r, i); (r, d) }).collect())
+            (
+                g,
+                (0..3)
+                    .map(|i| {
+                        let r = picture(g, Fill::Random(i));
+                        let d = distort(&r, i);
+                        (r, d)
+                    })
+                    .collect(),
+            )
         }
     };
     let opts = [("enable_apsnr", "true")];
@@ -498,7 +536,11 @@ fn leak_cycles(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), Stri
     let last = (dev.memory_info().map_err(e2s)?.0 as i64, rss_bytes() as i64);
     t.check("leak: device free after cycle 1 / 200", format!("{} / {}", mib(first.0), mib(last.0)), true);
     t.check("leak: device free memory change, cycles 1..200", mib(last.0 - first.0), last.0 == first.0);
-    t.check("leak: host RSS change, cycles 1..200", format!("{} ({} -> {})", mib(last.1 - first.1), mib(first.1), mib(last.1)), last.1 - first.1 <= 1 << 20);
+    t.check(
+        "leak: host RSS change, cycles 1..200",
+        format!("{} ({} -> {})", mib(last.1 - first.1), mib(first.1), mib(last.1)),
+        last.1 - first.1 <= 1 << 20,
+    );
     t.check("leak: resources outstanding after each drop", worst_outstanding.to_string(), worst_outstanding == 0);
     let loads = dev.counters().modules_loaded - loaded_before;
     t.check("modules loaded during 200 cycles (once per context)", loads.to_string(), loads == 0);
@@ -511,7 +553,16 @@ fn threads(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), String> 
         Some(p) => load_pair(clips, p, 8)?,
         None => {
             let g = Geometry::new(577, 323, ChromaSampling::Cs420, 10).map_err(e2s)?;
-            (g, (0..8).map(|i| { let r = picture(g, Fill::Random(i)); let d = distort(&r, i); (r, d) }).collect())
+            (
+                g,
+                (0..8)
+                    .map(|i| {
+                        let r = picture(g, Fill::Random(i));
+                        let d = distort(&r, i);
+                        (r, d)
+                    })
+                    .collect(),
+            )
         }
     };
     let opts = [("enable_apsnr", "true"), ("enable_mse", "true")];
@@ -538,7 +589,11 @@ fn threads(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), String> 
     let ok = results.iter().all(|r| r.is_ok());
     let runs: usize = results.iter().filter_map(|r| r.as_ref().ok()).sum();
     let first_err = results.iter().find_map(|r| r.as_ref().err().cloned()).unwrap_or_default();
-    t.check("8 threads x 10 scorers each, scores equal single-threaded", if ok { format!("{runs} runs identical") } else { first_err }, ok);
+    t.check(
+        "8 threads x 10 scorers each, scores equal single-threaded",
+        if ok { format!("{runs} runs identical") } else { first_err },
+        ok,
+    );
     let out = dev.counters().outstanding();
     t.check("8 threads: resources outstanding after all drops", out.to_string(), out == 0);
     Ok(())
@@ -552,7 +607,12 @@ fn counters(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
         let g = Geometry::new(w, h, ChromaSampling::Cs420, 8).map_err(e2s)?;
         let r = picture(g, Fill::Random(1));
         let d = distort(&r, 2);
-        let mut s = Scorer::builder(g).backend(Backend::Cuda { device: dev.ordinal() }).feature("psnr", opts).map_err(e2s)?.build().map_err(e2s)?;
+        let mut s = Scorer::builder(g)
+            .backend(Backend::Cuda { device: dev.ordinal() })
+            .feature("psnr", opts)
+            .map_err(e2s)?
+            .build()
+            .map_err(e2s)?;
         let feed = |s: &mut Scorer, n: usize| -> Result<(), String> {
             for _ in 0..n {
                 let (a, b) = s.frame_slot();
@@ -569,13 +629,41 @@ fn counters(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
         let (c, a) = (dev.counters().since(&c0), allocations() - a0);
         drop(s.finish().map_err(e2s)?);
         let planes = if opts.is_empty() { 3 } else { 1 };
-        let pic_bytes: u64 = (0..planes).map(|p| { let (w, h) = g.plane_size(p); w as u64 * h as u64 }).sum();
-        t.check(format!("counters {label}: device allocations / frame"), format!("{}", c.device_allocs as f64 / n as f64), c.device_allocs == 0 && c.pinned_allocs == 0);
-        t.check(format!("counters {label}: host waits / frame"), format!("{}", c.host_waits as f64 / n as f64), c.host_waits <= n);
-        t.check(format!("counters {label}: bytes up / frame (formula 2 x {pic_bytes})"), format!("{}", c.htod_bytes / n), c.htod_bytes == n * 2 * pic_bytes);
-        t.check(format!("counters {label}: bytes down / frame"), format!("{}", c.dtoh_bytes / n), c.dtoh_bytes == n * 24);
-        t.check(format!("counters {label}: kernel launches / frame"), format!("{}", c.launches as f64 / n as f64), c.launches == n);
-        t.info(format!("counters {label}: host heap allocations / frame through the Scorer"), format!("{:.2}", a as f64 / n as f64));
+        let pic_bytes: u64 = (0..planes)
+            .map(|p| {
+                let (w, h) = g.plane_size(p);
+                w as u64 * h as u64
+            })
+            .sum();
+        t.check(
+            format!("counters {label}: device allocations / frame"),
+            format!("{}", c.device_allocs as f64 / n as f64),
+            c.device_allocs == 0 && c.pinned_allocs == 0,
+        );
+        t.check(
+            format!("counters {label}: host waits / frame"),
+            format!("{}", c.host_waits as f64 / n as f64),
+            c.host_waits <= n,
+        );
+        t.check(
+            format!("counters {label}: bytes up / frame (formula 2 x {pic_bytes})"),
+            format!("{}", c.htod_bytes / n),
+            c.htod_bytes == n * 2 * pic_bytes,
+        );
+        t.check(
+            format!("counters {label}: bytes down / frame"),
+            format!("{}", c.dtoh_bytes / n),
+            c.dtoh_bytes == n * 24,
+        );
+        t.check(
+            format!("counters {label}: kernel launches / frame"),
+            format!("{}", c.launches as f64 / n as f64),
+            c.launches == n,
+        );
+        t.info(
+            format!("counters {label}: host heap allocations / frame through the Scorer"),
+            format!("{:.2}", a as f64 / n as f64),
+        );
     }
     // The extractor's own frame path: no heap allocation at all.
     let g = Geometry::new(1920, 1080, ChromaSampling::Cs420, 10).map_err(e2s)?;
@@ -602,7 +690,11 @@ fn counters(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
 
 fn throughput(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
     let o = psnr_options(&[]);
-    for (label, w, h, bpc, n) in [("1080p 8-bit 420", 1920u32, 1080u32, 8u8, 400u32), ("4K 8-bit 420", 3840, 2160, 8, 150), ("4K 10-bit 420", 3840, 2160, 10, 100)] {
+    for (label, w, h, bpc, n) in [
+        ("1080p 8-bit 420", 1920u32, 1080u32, 8u8, 400u32),
+        ("4K 8-bit 420", 3840, 2160, 8, 150),
+        ("4K 10-bit 420", 3840, 2160, 10, 100),
+    ] {
         let g = Geometry::new(w, h, ChromaSampling::Cs420, bpc).map_err(e2s)?;
         let r = picture(g, Fill::Random(5));
         let d = distort(&r, 6);
@@ -665,7 +757,16 @@ fn fault_injection(t: &mut Table, dev: CudaDevice, clips: &Path) -> Result<(), S
         Some(p) => load_pair(clips, p, 3)?,
         None => {
             let g = Geometry::new(64, 36, ChromaSampling::Cs420, 8).map_err(e2s)?;
-            (g, (0..3).map(|i| { let r = picture(g, Fill::Random(i)); let d = distort(&r, i); (r, d) }).collect())
+            (
+                g,
+                (0..3)
+                    .map(|i| {
+                        let r = picture(g, Fill::Random(i));
+                        let d = distort(&r, i);
+                        (r, d)
+                    })
+                    .collect(),
+            )
         }
     };
     let opts = [("enable_apsnr", "true"), ("enable_mse", "true")];
@@ -683,14 +784,21 @@ fn fault_injection(t: &mut Table, dev: CudaDevice, clips: &Path) -> Result<(), S
         let plan = injection::disarm();
         match (&r, plan.fired) {
             (Err(e), Some(_)) if e.to_string().contains("injected") => errors += 1,
-            _ => swallowed.push(format!("k={k} {:?}: {}", plan.fired, r.as_ref().err().map(e2s).unwrap_or_else(|| "no error".into()))),
+            _ => swallowed.push(format!(
+                "k={k} {:?}: {}",
+                plan.fired,
+                r.as_ref().err().map(e2s).unwrap_or_else(|| "no error".into())
+            )),
         }
         leaks += (dev.counters().outstanding() != 0) as u64;
         recovered += run().ok().is_some_and(|rep| same(&reference.collector, &rep.collector).is_ok()) as u64;
     }
     t.check(
         format!("fault injection, device held: k = 1..{total} (init + per-frame calls)"),
-        format!("{errors}/{total} clean errors, {leaks} leaks, {recovered}/{total} fresh scorers OK{}", swallowed.first().map(|s| format!("; first bad: {s}")).unwrap_or_default()),
+        format!(
+            "{errors}/{total} clean errors, {leaks} leaks, {recovered}/{total} fresh scorers OK{}",
+            swallowed.first().map(|s| format!("; first bad: {s}")).unwrap_or_default()
+        ),
         errors == total && leaks == 0 && recovered == total,
     );
 
@@ -713,11 +821,18 @@ fn fault_injection(t: &mut Table, dev: CudaDevice, clips: &Path) -> Result<(), S
     }
     t.check(
         format!("fault injection, device opened per run: k = 1..{total} (context + module + scorer)"),
-        format!("{errors}/{total} clean errors, {recovered}/{total} fresh scorers OK{}", bad.first().map(|s| format!("; first bad: {s}")).unwrap_or_default()),
+        format!(
+            "{errors}/{total} clean errors, {recovered}/{total} fresh scorers OK{}",
+            bad.first().map(|s| format!("; first bad: {s}")).unwrap_or_default()
+        ),
         errors == total && recovered == total,
     );
     let compiled_after = vmaf_cuda::compiled_count();
-    t.check("NVRTC compilations across all of the above (once per process)", format!("{compiled} -> {compiled_after}"), compiled_after == compiled);
+    t.check(
+        "NVRTC compilations across all of the above (once per process)",
+        format!("{compiled} -> {compiled_after}"),
+        compiled_after == compiled,
+    );
     Ok(())
 }
 
@@ -751,7 +866,15 @@ fn main() -> ExitCode {
     let (free, total) = dev.memory_info().unwrap_or((0, 0));
     t.info(
         "device",
-        format!("{} {}: sm_{}{}, {} free of {}", ordinal, dev.name(), dev.compute_capability().0, dev.compute_capability().1, mib(free as i64), mib(total as i64)),
+        format!(
+            "{} {}: sm_{}{}, {} free of {}",
+            ordinal,
+            dev.name(),
+            dev.compute_capability().0,
+            dev.compute_capability().1,
+            mib(free as i64),
+            mib(total as i64)
+        ),
     );
     match vmaf_cuda::loader::nvrtc() {
         Ok(n) => t.info("nvrtc", format!("{} ({}.{})", n.library, n.version.0, n.version.1)),

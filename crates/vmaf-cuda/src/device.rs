@@ -365,7 +365,9 @@ impl DeviceInner {
         let ctx = open_ctx(ordinal)?;
         let mut buf = [0 as std::ffi::c_char; 256];
         // SAFETY: buffer and length agree; the driver NUL-terminates.
-        check("cuDeviceGetName", || unsafe { sys::cuDeviceGetName(buf.as_mut_ptr(), buf.len() as i32, ctx.cu_device) })?;
+        check("cuDeviceGetName", || unsafe {
+            sys::cuDeviceGetName(buf.as_mut_ptr(), buf.len() as i32, ctx.cu_device)
+        })?;
         // SAFETY: NUL-terminated by the driver within the buffer.
         let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned();
         let major = ctx.attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)?;
@@ -750,8 +752,21 @@ mod tests {
 
     #[test]
     fn snapshot_arithmetic() {
-        let a = CounterSnapshot { device_allocs: 3, device_frees: 1, events_created: 2, htod_bytes: 10, ..Default::default() };
-        let b = CounterSnapshot { device_allocs: 5, device_frees: 5, events_created: 2, events_destroyed: 2, htod_bytes: 40, ..Default::default() };
+        let a = CounterSnapshot {
+            device_allocs: 3,
+            device_frees: 1,
+            events_created: 2,
+            htod_bytes: 10,
+            ..Default::default()
+        };
+        let b = CounterSnapshot {
+            device_allocs: 5,
+            device_frees: 5,
+            events_created: 2,
+            events_destroyed: 2,
+            htod_bytes: 40,
+            ..Default::default()
+        };
         assert_eq!(a.outstanding(), 4);
         assert_eq!(b.outstanding(), 0);
         let d = b.since(&a);

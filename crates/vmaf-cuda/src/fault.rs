@@ -175,9 +175,7 @@ mod tests {
         assert_eq!(injection::current(), FaultPlan::default());
         // Other threads are not affected by this thread's plan.
         injection::arm(Some(1));
-        std::thread::spawn(|| assert!(check("cuElsewhere", || sys::CUresult::CUDA_SUCCESS).is_ok()))
-            .join()
-            .unwrap();
+        std::thread::spawn(|| assert!(check("cuElsewhere", || sys::CUresult::CUDA_SUCCESS).is_ok())).join().unwrap();
         assert!(check_nvrtc("nvrtcHere", || cudarc::nvrtc::sys::nvrtcResult::NVRTC_SUCCESS).is_err());
         injection::disarm();
     }

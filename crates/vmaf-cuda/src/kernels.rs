@@ -44,7 +44,8 @@ mod tests {
                 let decl = k.source.find(&format!("\n{f}(")).or_else(|| k.source.find(&format!(" {f}(")));
                 assert!(decl.is_some(), "{}: no definition of {f}", k.name);
                 let before = &k.source[..decl.unwrap()];
-                let line_start = before.rfind("extern \"C\" __global__").expect("entry points are extern \"C\" __global__");
+                let line_start =
+                    before.rfind("extern \"C\" __global__").expect("entry points are extern \"C\" __global__");
                 assert!(decl.unwrap() - line_start < 80, "{}: {f} is not declared extern \"C\" __global__", k.name);
             }
         }

@@ -26,9 +26,9 @@ mod nvrtc;
 pub mod picture;
 
 pub use device::{CounterSnapshot, CudaDevice};
-pub use fault::FaultPlan;
 #[cfg(feature = "fault-injection")]
 pub use fault::injection;
+pub use fault::FaultPlan;
 pub use features::psnr::CudaPsnr;
 pub use nvrtc::compiled_count;
 pub use picture::{CudaPicture, CudaPlane, DevicePicture};
@@ -38,12 +38,6 @@ use vmaf_core::ExtractorSpec;
 /// Every CUDA extractor. Adding one is a module under `features/`, its
 /// kernel under `kernels/`, and a line here.
 pub static EXTRACTORS: &[&ExtractorSpec] = &[&features::psnr::SPEC];
-
-/// Whether CUDA can be used here: the driver loads and device `ordinal`
-/// exists. The error says why not, in one line.
-pub fn probe(ordinal: usize) -> vmaf_core::Result<CudaDevice> {
-    CudaDevice::new(ordinal)
-}
 
 #[cfg(test)]
 mod tests {

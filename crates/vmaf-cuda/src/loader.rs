@@ -224,10 +224,8 @@ pub fn nvrtc() -> Result<&'static NvrtcInfo> {
 /// Folders a CUDA toolkit usually installs NVRTC in, for when it is not on
 /// the loader's search path.
 fn toolkit_dirs() -> Vec<PathBuf> {
-    let mut roots: Vec<PathBuf> = ["CUDA_PATH", "CUDA_HOME", "CUDA_ROOT"]
-        .iter()
-        .filter_map(|v| std::env::var_os(v).map(PathBuf::from))
-        .collect();
+    let mut roots: Vec<PathBuf> =
+        ["CUDA_PATH", "CUDA_HOME", "CUDA_ROOT"].iter().filter_map(|v| std::env::var_os(v).map(PathBuf::from)).collect();
     roots.push(PathBuf::from("/usr/local/cuda"));
     if let Ok(rd) = std::fs::read_dir("/usr/local") {
         let mut versioned: Vec<PathBuf> = rd
@@ -362,7 +360,10 @@ mod tests {
     #[test]
     fn guarded_turns_panics_into_errors() {
         let e = guarded::<()>("test call", || panic!("symbol gone")).unwrap_err();
-        assert!(matches!(&e, Error::BackendUnavailable { msg, .. } if msg.contains("test call") && msg.contains("symbol gone")), "{e}");
+        assert!(
+            matches!(&e, Error::BackendUnavailable { msg, .. } if msg.contains("test call") && msg.contains("symbol gone")),
+            "{e}"
+        );
         assert_eq!(guarded("ok", || Ok(7)).unwrap(), 7);
     }
 

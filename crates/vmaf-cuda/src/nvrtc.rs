@@ -125,7 +125,12 @@ fn compile(source: &KernelSource, target: Target) -> Result<Vec<u8>> {
         sys::nvrtcCompileProgram(prog.0, ptrs.len() as i32, ptrs.as_ptr())
     });
     if let Err(e) = compiled {
-        return Err(device_error(format!("compiling kernel {} for {}: {e}\n{}", source.name, target.arch(), prog.log())));
+        return Err(device_error(format!(
+            "compiling kernel {} for {}: {e}\n{}",
+            source.name,
+            target.arch(),
+            prog.log()
+        )));
     }
     let mut n = 0usize;
     let image = match target {

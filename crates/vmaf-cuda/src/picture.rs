@@ -131,10 +131,7 @@ impl DevicePicture {
                 self.geometry
             )));
         }
-        fn planes_of<T: Pixel>(
-            dp: &DevicePicture,
-            planes: &[Plane<T>; 3],
-        ) -> Result<()> {
+        fn planes_of<T: Pixel>(dp: &DevicePicture, planes: &[Plane<T>; 3]) -> Result<()> {
             for (p, plane) in planes.iter().enumerate().take(dp.geometry.plane_count()) {
                 let bytes = crate::features::psnr::as_bytes(plane.data());
                 dp.stream.copy_2d_htod(

@@ -224,7 +224,12 @@ impl CudaPsnr {
     /// Enqueues frame `index` of pictures already in device memory (see
     /// [`CudaPicture::from_raw`] for what the caller guarantees): nothing
     /// is copied to the device.
-    pub fn submit_device(&mut self, reference: &CudaPicture<'_>, distorted: &CudaPicture<'_>, index: u32) -> Result<()> {
+    pub fn submit_device(
+        &mut self,
+        reference: &CudaPicture<'_>,
+        distorted: &CudaPicture<'_>,
+        index: u32,
+    ) -> Result<()> {
         self.check_geometry(reference.geometry())?;
         self.check_geometry(distorted.geometry())?;
         let s = self.free_slot()?;
@@ -413,7 +418,8 @@ mod tests {
             }
         }
         // A strided luma plane must pack the same as a tight one.
-        let strided: Vec<u16> = (0..3).flat_map(|y| (0..7).map(move |x| if x < 5 { (y * 5 + x) as u16 } else { 0xdead })).collect();
+        let strided: Vec<u16> =
+            (0..3).flat_map(|y| (0..7).map(move |x| if x < 5 { (y * 5 + x) as u16 } else { 0xdead })).collect();
         planes[0] = Plane::from_vec(strided, 5, 3, 7).unwrap();
         let layout = [
             PackedPlane { offset: 0, row_bytes: 10, width: 5, height: 3 },
