@@ -37,6 +37,10 @@ pub enum Error {
     Model { name: String, msg: String },
     #[error("backend {backend} is not available: {msg}")]
     BackendUnavailable { backend: String, msg: String },
+    /// A device call failed while scoring (out of memory, a kernel fault,
+    /// a lost device); `msg` names the call and the driver's error.
+    #[error("{backend} error: {msg}")]
+    Device { backend: String, msg: String },
     #[error("feature \"{feature}\": {msg}")]
     Extractor { feature: String, msg: String },
     #[error("{0}")]

@@ -42,6 +42,10 @@ pub struct CreateArgs<'a> {
     pub options: &'a Options,
     pub geometry: Geometry,
     pub cpu_level: CpuLevel,
+    /// The device a GPU extractor runs on (for CUDA a `vmaf_cuda::CudaDevice`,
+    /// which the constructor downcasts to); `None` for CPU extractors. Typed
+    /// as `Any` so this crate stays free of backend code.
+    pub device: Option<&'a (dyn std::any::Any + Send + Sync)>,
 }
 
 /// A registry entry.

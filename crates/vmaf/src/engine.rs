@@ -205,10 +205,11 @@ impl Engine {
         threads: usize,
         cpu_level: vmaf_core::CpuLevel,
         subsample: u32,
+        device: Option<&(dyn std::any::Any + Send + Sync)>,
     ) -> Result<Self> {
         let threads = threads.max(1);
         let create = |c: &ExtractorConfig| {
-            (c.spec.create)(&CreateArgs { options: &c.options, geometry, cpu_level })
+            (c.spec.create)(&CreateArgs { options: &c.options, geometry, cpu_level, device })
         };
         // Instances: one per stateless worker for non-temporal configs, one
         // in total for temporal ones.

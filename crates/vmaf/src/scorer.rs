@@ -34,7 +34,48 @@ pub enum Backend {
 
 /// Every extractor this build knows, on every backend.
 pub fn registry() -> impl Iterator<Item = &'static ExtractorSpec> {
-    vmaf_cpu::EXTRACTORS.iter().copied()
+    #[cfg(feature = "cuda")]
+    let device: &[&ExtractorSpec] = vmaf_cuda::EXTRACTORS;
+    #[cfg(not(feature = "cuda"))]
+    let device: &[&ExtractorSpec] = &[];
+    vmaf_cpu::EXTRACTORS.iter().chain(device).copied()
+}
+
+/// A device handle extractors downcast ([`vmaf_core::CreateArgs::device`]).
+type DeviceHandle = Box<dyn std::any::Any + Send + Sync>;
+
+/// The CUDA extractors for `features` (chosen and parsed by their CPU
+/// names and option tables, which the CUDA ports share), and the device.
+#[cfg(feature = "cuda")]
+fn on_cuda(
+    features: Vec<(&'static ExtractorSpec, Options)>,
+    ordinal: usize,
+) -> Result<(Vec<(&'static ExtractorSpec, Options)>, DeviceHandle)> {
+    let mut out = Vec::with_capacity(features.len());
+    for (spec, options) in features {
+        let Some(cuda) = vmaf_cuda::EXTRACTORS.iter().find(|s| s.name == spec.name) else {
+            let have: Vec<&str> = vmaf_cuda::EXTRACTORS.iter().map(|s| s.name).collect();
+            return Err(Error::Usage(format!(
+                "feature {} has no CUDA implementation yet (CUDA has: {}); use --backend cpu",
+                spec.name,
+                have.join(", ")
+            )));
+        };
+        out.push((*cuda, options));
+    }
+    let device = vmaf_cuda::CudaDevice::new(ordinal)?;
+    Ok((out, Box::new(device)))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn on_cuda(
+    _features: Vec<(&'static ExtractorSpec, Options)>,
+    ordinal: usize,
+) -> Result<(Vec<(&'static ExtractorSpec, Options)>, DeviceHandle)> {
+    Err(Error::BackendUnavailable {
+        backend: format!("cuda (device {ordinal})"),
+        msg: "this build has no CUDA backend (the vmaf crate's \"cuda\" feature is off); use --backend cpu".into(),
+    })
 }
 
 fn find_extractor(name: &str, backend: BackendKind) -> Result<&'static ExtractorSpec> {
@@ -165,19 +206,22 @@ impl ScorerBuilder {
     }
 
     pub fn build(self) -> Result<Scorer> {
-        if let Backend::Cuda { device } = self.backend {
-            return Err(Error::BackendUnavailable {
-                backend: format!("cuda (device {device})"),
-                msg: "this build has no CUDA backend yet; use --backend cpu".into(),
-            });
-        }
         if self.features.is_empty() {
             return Err(Error::Usage("no features or models to compute".into()));
         }
         let cpu_level = self.cpu_level.unwrap_or_else(vmaf_cpu::detect_cpu_level);
-        let configs =
-            self.features.into_iter().map(|(spec, options)| ExtractorConfig { spec, options }).collect();
-        let engine = Engine::new(self.geometry, configs, self.threads, cpu_level, self.subsample)?;
+        let (features, threads, device) = match self.backend {
+            Backend::Cpu => (self.features, self.threads, None),
+            Backend::Cuda { device } => {
+                let (features, handle) = on_cuda(self.features, device)?;
+                // One submitting thread per scorer: the device does the
+                // parallel work, and each extractor has its own stream.
+                (features, 1, Some(handle))
+            }
+        };
+        let configs = features.into_iter().map(|(spec, options)| ExtractorConfig { spec, options }).collect();
+        // The extractors keep their own clones of the device handle.
+        let engine = Engine::new(self.geometry, configs, threads, cpu_level, self.subsample, device.as_deref())?;
         Ok(Scorer { geometry: self.geometry, engine, subsample: self.subsample, models: self.models })
     }
 }
@@ -438,6 +482,25 @@ mod tests {
         // the first psnr instance only.
         let b = Scorer::builder(geometry()).feature("psnr", &[]).unwrap().feature("psnr", &[("enable_mse", "true")]);
         assert_eq!(b.unwrap().features.len(), 1);
+    }
+
+    #[test]
+    fn cuda_backend_errors_are_clear() {
+        // A feature with no CUDA port is named, whatever the machine.
+        let b = Scorer::builder(geometry()).backend(Backend::Cuda { device: 0 });
+        let e = b.feature("psnr", &[]).unwrap().feature("float_motion", &[]).unwrap().build().err().unwrap();
+        assert!(e.to_string().contains("feature float_motion has no CUDA implementation yet"), "{e}");
+        // psnr has one; without a driver the device is what is missing.
+        let b = Scorer::builder(geometry()).backend(Backend::Cuda { device: 0 }).feature("psnr", &[]).unwrap();
+        match b.build() {
+            Err(Error::BackendUnavailable { backend, msg }) => {
+                assert_eq!(backend, "cuda (device 0)");
+                assert!(!msg.contains('\n'), "one line: {msg}");
+            }
+            Err(e) => panic!("unexpected error: {e}"),
+            // On a machine with a GPU the scorer builds.
+            Ok(_) => {}
+        }
     }
 
     #[test]

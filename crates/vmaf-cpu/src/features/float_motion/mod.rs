@@ -389,6 +389,7 @@ mod tests {
             options: &o,
             geometry: g,
             cpu_level: level,
+            device: None,
         })
         .unwrap();
         let mut sink = FeatureSink::new();
@@ -555,7 +556,8 @@ mod tests {
         assert!(create(&CreateArgs {
             options: &o,
             geometry: g,
-            cpu_level: CpuLevel::Scalar
+            cpu_level: CpuLevel::Scalar,
+            device: None,
         })
         .is_err());
     }

@@ -392,6 +392,7 @@ mod tests {
             options: &o,
             geometry: g,
             cpu_level: level,
+            device: None,
         })
         .unwrap();
         let mut out = Vec::new();
@@ -591,6 +592,7 @@ mod tests {
             options: &o,
             geometry: g,
             cpu_level: CpuLevel::Scalar,
+            device: None,
         })
         .unwrap();
         let p = Picture::new(g);

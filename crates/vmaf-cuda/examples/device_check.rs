@@ -1,0 +1,906 @@
+//! Device checks of the CUDA backend, for a machine with an NVIDIA GPU.
+//!
+//! The host test suite runs without a GPU; this program is the part that
+//! needs one. It checks the invariants of ../../shared/design/LESSONS.md on
+//! the real device and prints one table (check, value, pass/fail):
+//!
+//! - parity: CUDA psnr equals CPU psnr bit for bit on every clip pair in
+//!   the clips folder, on synthetic hostile pictures (widths 1..65, every
+//!   bit depth and sampling, zero / max / random), on pictures already in
+//!   device memory, and with frames pipelined through the staging ring;
+//! - leaks: 200 create / score / drop cycles leave device free memory
+//!   (cuMemGetInfo) and host RSS where they were after the first, with no
+//!   resource outstanding;
+//! - threads: 8 threads, each with its own scorer, score and drop in a
+//!   loop; every score equals the single-threaded run;
+//! - counters after warm-up: no device allocation and at most one host
+//!   wait per frame, bytes up equal to the picture-bytes formula, 24 bytes
+//!   down, no host heap allocation in the extractor's frame path;
+//! - throughput of CUDA psnr at 1080p and 4K;
+//! - fault injection (built with `--features fault-injection`): every
+//!   fallible device call of init and per-frame paths, failed in turn,
+//!   gives an error, leaves nothing outstanding, and a fresh scorer works.
+//!
+//! Usage: `device_check [--clips DIR] [--device N]`. Exit status 0 when
+//! every check passes. scripts/device-check.sh builds it and prints the
+//! command line for the device machine.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use vmaf::{Backend, ChromaSampling, FeatureCollector, Geometry, Picture, PictureData, Report, Scorer};
+use vmaf_core::{CpuLevel, CreateArgs, Extractor, FeatureSink, FramePair, Options};
+use vmaf_cuda::{CudaDevice, CudaPsnr, DevicePicture};
+
+// ---------------------------------------------------------------- allocator
+
+/// Counts heap allocations, so the frame path can be shown to make none.
+struct Counting;
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l)
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.alloc_zeroed(l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        System.realloc(p, l, n)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+// -------------------------------------------------------------------- table
+
+#[derive(Clone, Copy, PartialEq)]
+enum Status {
+    Pass,
+    Fail,
+    Info,
+}
+
+#[derive(Default)]
+struct Table {
+    rows: Vec<(String, String, Status)>,
+}
+
+impl Table {
+    fn row(&mut self, check: impl Into<String>, value: impl Into<String>, s: Status) {
+        let (check, value) = (check.into(), value.into());
+        // Progress on stderr, so a run cut short still shows how far it got.
+        let tag = match s {
+            Status::Pass => "pass",
+            Status::Fail => "FAIL",
+            Status::Info => "info",
+        };
+        eprintln!("[{tag}] {check}: {value}");
+        self.rows.push((check, value, s));
+    }
+    fn check(&mut self, check: impl Into<String>, value: impl Into<String>, ok: bool) {
+        self.row(check, value, if ok { Status::Pass } else { Status::Fail });
+    }
+    fn info(&mut self, check: impl Into<String>, value: impl Into<String>) {
+        self.row(check, value, Status::Info);
+    }
+    fn failed(&self) -> usize {
+        self.rows.iter().filter(|r| r.2 == Status::Fail).count()
+    }
+    fn print(&self) {
+        let w0 = self.rows.iter().map(|r| r.0.len()).max().unwrap_or(5).max(5);
+        let w1 = self.rows.iter().map(|r| r.1.len()).max().unwrap_or(5).clamp(5, 90);
+        println!("{:<w0$} | {:<w1$} | result", "check", "value");
+        println!("{}-+-{}-+-------", "-".repeat(w0), "-".repeat(w1));
+        for (c, v, s) in &self.rows {
+            let s = match s {
+                Status::Pass => "pass",
+                Status::Fail => "FAIL",
+                Status::Info => "info",
+            };
+            println!("{c:<w0$} | {v:<w1$} | {s}");
+        }
+        let pass = self.rows.iter().filter(|r| r.2 == Status::Pass).count();
+        println!("{pass} passed, {} failed", self.failed());
+    }
+}
+
+/// Runs one section; a panic becomes a failed row instead of ending the run.
+fn section(t: &mut Table, name: &str, f: impl FnOnce(&mut Table) -> Result<(), String>) {
+    let before = t.rows.len();
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(t)));
+    match r {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => t.check(name, format!("error: {e}"), false),
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            t.check(name, format!("panicked: {msg}"), false);
+        }
+    }
+    if t.rows.len() == before {
+        t.check(name, "no result", false);
+    }
+}
+
+fn e2s(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+// ----------------------------------------------------------------- pictures
+
+/// xorshift64*: deterministic noise without a dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fill {
+    Zero,
+    Max,
+    Random(u64),
+}
+
+fn picture(g: Geometry, fill: Fill) -> Picture {
+    let mut pic = Picture::new(g);
+    let max = (1u64 << g.bit_depth) - 1;
+    let mut rng = Rng(match fill {
+        Fill::Random(s) => s.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+        _ => 1,
+    });
+    let mut value = || match fill {
+        Fill::Zero => 0,
+        Fill::Max => max,
+        Fill::Random(_) => rng.next() % (max + 1),
+    };
+    match pic.data_mut() {
+        PictureData::U8(p) => p.iter_mut().for_each(|pl| pl.data_mut().iter_mut().for_each(|v| *v = value() as u8)),
+        PictureData::U16(p) => p.iter_mut().for_each(|pl| pl.data_mut().iter_mut().for_each(|v| *v = value() as u16)),
+    }
+    pic
+}
+
+/// A distorted version of `r`: small noise, so PSNR is finite and varied.
+fn distort(r: &Picture, seed: u64) -> Picture {
+    let g = *r.geometry();
+    let max = (1i64 << g.bit_depth) - 1;
+    let mut rng = Rng(seed | 1);
+    let mut d = r.clone();
+    let mut nudge = |v: i64| (v + (rng.next() % 9) as i64 - 4).clamp(0, max);
+    match d.data_mut() {
+        PictureData::U8(p) => {
+            p.iter_mut().for_each(|pl| pl.data_mut().iter_mut().for_each(|v| *v = nudge(*v as i64) as u8))
+        }
+        PictureData::U16(p) => {
+            p.iter_mut().for_each(|pl| pl.data_mut().iter_mut().for_each(|v| *v = nudge(*v as i64) as u16))
+        }
+    }
+    d
+}
+
+fn copy_into(dst: &mut Picture, src: &Picture) {
+    match (dst.data_mut(), src.data()) {
+        (PictureData::U8(a), PictureData::U8(b)) => {
+            a.iter_mut().zip(b).for_each(|(x, y)| x.data_mut().copy_from_slice(y.data()))
+        }
+        (PictureData::U16(a), PictureData::U16(b)) => {
+            a.iter_mut().zip(b).for_each(|(x, y)| x.data_mut().copy_from_slice(y.data()))
+        }
+        _ => panic!("sample types differ"),
+    }
+}
+
+type Frames = Vec<(Picture, Picture)>;
+
+fn load_pair(dir: &Path, pair: &str, max_frames: usize) -> Result<(Geometry, Frames), String> {
+    let mut r = vmaf::io::open(&dir.join(format!("{pair}.ref.y4m")), None).map_err(e2s)?;
+    let mut d = vmaf::io::open(&dir.join(format!("{pair}.dis.y4m")), None).map_err(e2s)?;
+    let g = r.geometry();
+    let mut frames = Vec::new();
+    while frames.len() < max_frames {
+        let (mut a, mut b) = (Picture::new(g), Picture::new(g));
+        if !r.read_frame(&mut a).map_err(e2s)? || !d.read_frame(&mut b).map_err(e2s)? {
+            break;
+        }
+        frames.push((a, b));
+    }
+    if frames.is_empty() {
+        return Err(format!("{pair}: no frames"));
+    }
+    Ok((g, frames))
+}
+
+fn pairs_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".ref.y4m")).map(str::to_owned))
+                .filter(|p| dir.join(format!("{p}.dis.y4m")).is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+// ------------------------------------------------------------------ scoring
+
+fn score(backend: Backend, g: Geometry, opts: &[(&str, &str)], frames: &[(Picture, Picture)]) -> vmaf::Result<Report> {
+    let mut s = Scorer::builder(g).backend(backend).feature("psnr", opts)?.build()?;
+    for (r, d) in frames {
+        let (a, b) = s.frame_slot();
+        copy_into(a, r);
+        copy_into(b, d);
+        s.commit_frame()?;
+    }
+    s.finish()
+}
+
+/// Compares every value of two runs bit for bit; Ok(values compared).
+fn same(a: &FeatureCollector, b: &FeatureCollector) -> Result<usize, String> {
+    let na: Vec<&str> = a.ids().map(|i| a.name(i)).collect();
+    let nb: Vec<&str> = b.ids().map(|i| b.name(i)).collect();
+    if na != nb {
+        return Err(format!("features differ: {na:?} vs {nb:?}"));
+    }
+    let mut n = 0;
+    for (ia, ib) in a.ids().zip(b.ids()) {
+        for f in 0..a.frame_slots().max(b.frame_slots()) {
+            let (x, y) = (a.get(ia, f), b.get(ib, f));
+            if x.map(f64::to_bits) != y.map(f64::to_bits) {
+                return Err(format!("{} frame {f}: {x:?} vs {y:?}", a.name(ia)));
+            }
+            n += x.is_some() as usize;
+        }
+    }
+    let (ga, gb) = (a.aggregates(), b.aggregates());
+    if ga.len() != gb.len() || ga.iter().zip(gb).any(|(x, y)| x.0 != y.0 || x.1.to_bits() != y.1.to_bits()) {
+        return Err(format!("aggregates differ: {ga:?} vs {gb:?}"));
+    }
+    Ok(n + ga.len())
+}
+
+fn psnr_options(opts: &[(&str, &str)]) -> Options {
+    Options::parse("psnr", vmaf_cuda::features::psnr::SPEC.options, opts.iter().copied()).expect("valid psnr options")
+}
+
+/// Sink entries and aggregates of one extractor over `frames`.
+fn run_extractor(ex: &mut dyn Extractor, frames: &[(Picture, Picture)]) -> Result<Vec<(u16, u32, u64)>, String> {
+    let mut out = Vec::new();
+    let mut sink = FeatureSink::new();
+    for (i, (r, d)) in frames.iter().enumerate() {
+        ex.submit(&FramePair { reference: r, distorted: d, index: i as u32 }).map_err(e2s)?;
+        ex.collect(i as u32, &mut sink).map_err(e2s)?;
+    }
+    ex.flush(&mut sink).map_err(e2s)?;
+    out.extend(sink.entries().iter().map(|e| (e.slot, e.index, e.value.to_bits())));
+    out.extend(sink.aggregates().iter().enumerate().map(|(k, a)| (1000 + k as u16, 0, a.1.to_bits())));
+    Ok(out)
+}
+
+fn cpu_psnr(o: &Options, g: Geometry) -> Box<dyn Extractor> {
+    (vmaf_cpu::features::psnr::SPEC.create)(&CreateArgs {
+        options: o,
+        geometry: g,
+        cpu_level: CpuLevel::Scalar,
+        device: None,
+    })
+    .expect("cpu psnr")
+}
+
+fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        .map_or(0, |pages| pages * 4096)
+}
+
+fn mib(b: i64) -> String {
+    format!("{:.2} MiB", b as f64 / (1024.0 * 1024.0))
+}
+
+// ----------------------------------------------------------------- sections
+
+const OPTION_SETS: &[&[(&str, &str)]] = &[
+    &[],
+    &[("enable_mse", "true"), ("enable_apsnr", "true")],
+    &[("enable_chroma", "false"), ("reduced_hbd_peak", "true"), ("min_sse", "0.5")],
+];
+
+fn parity_clips(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), String> {
+    let pairs = pairs_in(clips);
+    t.check("clips found", format!("{} pairs in {}", pairs.len(), clips.display()), !pairs.is_empty());
+    for pair in &pairs {
+        let (g, frames) = load_pair(clips, pair, usize::MAX)?;
+        let mut values = 0;
+        let mut bad = None;
+        for opts in OPTION_SETS {
+            let cpu = score(Backend::Cpu, g, opts, &frames).map_err(e2s)?;
+            let cuda = score(Backend::Cuda { device: dev.ordinal() }, g, opts, &frames).map_err(e2s)?;
+            match same(&cpu.collector, &cuda.collector) {
+                Ok(n) => values += n,
+                Err(e) => {
+                    bad = Some(format!("options {opts:?}: {e}"));
+                    break;
+                }
+            }
+        }
+        match bad {
+            None => t.check(
+                format!("parity {pair}"),
+                format!("{} frames, {values} values bit-identical", frames.len()),
+                true,
+            ),
+            Some(e) => t.check(format!("parity {pair}"), e, false),
+        }
+    }
+    Ok(())
+}
+
+fn parity_synthetic(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
+    let samplings = [ChromaSampling::Cs420, ChromaSampling::Cs422, ChromaSampling::Cs444, ChromaSampling::Cs400];
+    let o = psnr_options(&[("enable_mse", "true"), ("enable_apsnr", "true")]);
+    let (mut cases, mut bad) = (0, Vec::new());
+    for bpc in [8u8, 10, 12, 16] {
+        for s in samplings {
+            for h in [1u32, 3, 8] {
+                for w in 1u32..=65 {
+                    let g = Geometry::new(w, h, s, bpc).map_err(e2s)?;
+                    let seed = (w * 131 + h * 7 + bpc as u32) as u64;
+                    let frames = vec![
+                        (picture(g, Fill::Random(seed)), picture(g, Fill::Random(seed + 1))),
+                        (picture(g, Fill::Zero), picture(g, Fill::Zero)),
+                        (picture(g, Fill::Max), picture(g, Fill::Zero)),
+                        (picture(g, Fill::Random(seed + 2)), picture(g, Fill::Max)),
+                    ];
+                    let want = run_extractor(&mut *cpu_psnr(&o, g), &frames)?;
+                    let mut cuda = CudaPsnr::new(dev, &o, g).map_err(e2s)?;
+                    let got = run_extractor(&mut cuda, &frames)?;
+                    cases += 1;
+                    if got != want && bad.len() < 3 {
+                        bad.push(format!("{w}x{h} {}-bit {}", bpc, s.as_str()));
+                    }
+                }
+            }
+        }
+    }
+    t.check(
+        "parity synthetic (w 1..65, h 1/3/8, 8-16 bit, 420/422/444/400, zero/max/random)",
+        if bad.is_empty() { format!("{cases} geometries x 4 frames identical") } else { format!("mismatch: {bad:?}") },
+        bad.is_empty(),
+    );
+    // The largest sums: 4K, 16-bit 4:4:4, every sample at full difference.
+    let g = Geometry::new(3840, 2160, ChromaSampling::Cs444, 16).map_err(e2s)?;
+    let frames = vec![
+        (picture(g, Fill::Max), picture(g, Fill::Zero)),
+        (picture(g, Fill::Random(9)), picture(g, Fill::Random(10))),
+    ];
+    let want = run_extractor(&mut *cpu_psnr(&o, g), &frames)?;
+    let got = run_extractor(&mut CudaPsnr::new(dev, &o, g).map_err(e2s)?, &frames)?;
+    t.check(
+        "parity 4K 16-bit 444 full-scale difference",
+        if got == want { "identical".into() } else { format!("{got:?} vs {want:?}") },
+        got == want,
+    );
+    Ok(())
+}
+
+fn parity_device_input(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
+    let o = psnr_options(&[("enable_mse", "true"), ("enable_apsnr", "true")]);
+    let mut n = 0;
+    for (w, h, s, bpc) in [
+        (577u32, 323u32, ChromaSampling::Cs420, 8u8),
+        (1, 1, ChromaSampling::Cs420, 10),
+        (65, 9, ChromaSampling::Cs422, 12),
+        (1920, 1080, ChromaSampling::Cs420, 10),
+        (33, 17, ChromaSampling::Cs400, 16),
+    ] {
+        let g = Geometry::new(w, h, s, bpc).map_err(e2s)?;
+        let frames: Frames = (0..3)
+            .map(|i| {
+                let r = picture(g, Fill::Random(100 + i));
+                let d = distort(&r, 7 + i);
+                (r, d)
+            })
+            .collect();
+        let want = run_extractor(&mut *cpu_psnr(&o, g), &frames)?;
+        let mut ex = CudaPsnr::new(dev, &o, g).map_err(e2s)?;
+        let (mut dr, mut dd) = (DevicePicture::new(dev, g).map_err(e2s)?, DevicePicture::new(dev, g).map_err(e2s)?);
+        let mut sink = FeatureSink::new();
+        for (i, (r, d)) in frames.iter().enumerate() {
+            dr.upload(r).map_err(e2s)?;
+            dd.upload(d).map_err(e2s)?;
+            let before = dev.counters();
+            ex.submit_device(&dr.picture(), &dd.picture(), i as u32).map_err(e2s)?;
+            let up = dev.counters().since(&before).htod_bytes;
+            if up != 0 {
+                return Err(format!("device-resident submit uploaded {up} bytes"));
+            }
+            ex.collect(i as u32, &mut sink).map_err(e2s)?;
+        }
+        ex.flush(&mut sink).map_err(e2s)?;
+        let mut got: Vec<(u16, u32, u64)> =
+            sink.entries().iter().map(|e| (e.slot, e.index, e.value.to_bits())).collect();
+        got.extend(sink.aggregates().iter().enumerate().map(|(k, a)| (1000 + k as u16, 0, a.1.to_bits())));
+        if got != want {
+            t.check(
+                "parity device-resident input (pitched, 0 bytes uploaded)",
+                format!("{w}x{h} {bpc}-bit differs"),
+                false,
+            );
+            return Ok(());
+        }
+        n += 1;
+    }
+    t.check("parity device-resident input (pitched, 0 bytes uploaded)", format!("{n} geometries identical"), true);
+    Ok(())
+}
+
+fn parity_pipelined(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
+    // Frame i+1 submitted before frame i is collected: the staging ring.
+    let g = Geometry::new(1280, 720, ChromaSampling::Cs420, 10).map_err(e2s)?;
+    let o = psnr_options(&[("enable_apsnr", "true"), ("enable_mse", "true")]);
+    let frames: Frames = (0..12)
+        .map(|i| {
+            let r = picture(g, Fill::Random(i));
+            let d = distort(&r, 50 + i);
+            (r, d)
+        })
+        .collect();
+    let want = run_extractor(&mut *cpu_psnr(&o, g), &frames)?;
+    let mut ex = CudaPsnr::new(dev, &o, g).map_err(e2s)?;
+    let mut sink = FeatureSink::new();
+    for (i, (r, d)) in frames.iter().enumerate() {
+        ex.submit_host(r, d, i as u32).map_err(e2s)?;
+        if i > 0 {
+            ex.collect_frame(i as u32 - 1, &mut sink).map_err(e2s)?;
+        }
+    }
+    ex.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
+    // A third frame in flight is refused, not silently overwritten.
+    ex.submit_host(&frames[0].0, &frames[0].1, 100).map_err(e2s)?;
+    ex.submit_host(&frames[1].0, &frames[1].1, 101).map_err(e2s)?;
+    let refused = ex.submit_host(&frames[2].0, &frames[2].1, 102).is_err();
+    let mut scratch = FeatureSink::new();
+    ex.collect_frame(100, &mut scratch).map_err(e2s)?;
+    ex.collect_frame(101, &mut scratch).map_err(e2s)?;
+    ex.flush(&mut FeatureSink::new()).map_err(e2s)?;
+    let got: Vec<(u16, u32, u64)> = sink.entries().iter().map(|e| (e.slot, e.index, e.value.to_bits())).collect();
+    let want_entries: Vec<_> = want.iter().filter(|e| e.0 < 1000).copied().collect();
+    t.check(
+        "parity pipelined (2-slot ring, 12 frames 720p 10-bit)",
+        format!("identical: {}, 3rd frame in flight refused: {refused}", got == want_entries),
+        got == want_entries && refused,
+    );
+    Ok(())
+}
+
+fn leak_cycles(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), String> {
+    let (g, frames) = match pairs_in(clips).first() {
+        Some(p) => {
+            let (g, f) = load_pair(clips, p, 3)?;
+            (g, f)
+        }
+        None => {
+            let g = Geometry::new(576, 324, ChromaSampling::Cs420, 8).map_err(e2s)?;
+            (
+                g,
+                (0..3)
+                    .map(|i| {
+                        let r = picture(g, Fill::Random(i));
+                        let d = distort(&r, i);
+                        (r, d)
+                    })
+                    .collect(),
+            )
+        }
+    };
+    let opts = [("enable_apsnr", "true")];
+    let loaded_before = dev.counters().modules_loaded;
+    let mut first = (0i64, 0i64);
+    let mut worst_outstanding = 0;
+    let reference = score(Backend::Cpu, g, &opts, &frames).map_err(e2s)?;
+    let mut mismatches = 0;
+    for cycle in 1..=200 {
+        let rep = score(Backend::Cuda { device: dev.ordinal() }, g, &opts, &frames).map_err(e2s)?;
+        mismatches += same(&reference.collector, &rep.collector).is_err() as usize;
+        drop(rep);
+        worst_outstanding = worst_outstanding.max(dev.counters().outstanding());
+        if cycle == 1 {
+            first = (dev.memory_info().map_err(e2s)?.0 as i64, rss_bytes() as i64);
+        }
+    }
+    let last = (dev.memory_info().map_err(e2s)?.0 as i64, rss_bytes() as i64);
+    t.check("leak: device free after cycle 1 / 200", format!("{} / {}", mib(first.0), mib(last.0)), true);
+    t.check("leak: device free memory change, cycles 1..200", mib(last.0 - first.0), last.0 == first.0);
+    t.check(
+        "leak: host RSS change, cycles 1..200",
+        format!("{} ({} -> {})", mib(last.1 - first.1), mib(first.1), mib(last.1)),
+        last.1 - first.1 <= 1 << 20,
+    );
+    t.check("leak: resources outstanding after each drop", worst_outstanding.to_string(), worst_outstanding == 0);
+    let loads = dev.counters().modules_loaded - loaded_before;
+    t.check("modules loaded during 200 cycles (once per context)", loads.to_string(), loads == 0);
+    t.check("200 cycles: scores equal CPU", format!("{mismatches} mismatching cycles"), mismatches == 0);
+    Ok(())
+}
+
+fn threads(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), String> {
+    let (g, frames) = match pairs_in(clips).iter().find(|p| p.contains("10le")).or(pairs_in(clips).first()) {
+        Some(p) => load_pair(clips, p, 8)?,
+        None => {
+            let g = Geometry::new(577, 323, ChromaSampling::Cs420, 10).map_err(e2s)?;
+            (
+                g,
+                (0..8)
+                    .map(|i| {
+                        let r = picture(g, Fill::Random(i));
+                        let d = distort(&r, i);
+                        (r, d)
+                    })
+                    .collect(),
+            )
+        }
+    };
+    let opts = [("enable_apsnr", "true"), ("enable_mse", "true")];
+    let backend = Backend::Cuda { device: dev.ordinal() };
+    let single = score(backend, g, &opts, &frames).map_err(e2s)?;
+    let frames = &frames;
+    let single = &single;
+    let results: Vec<Result<usize, String>> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(move || {
+                    let mut runs = 0;
+                    for _ in 0..10 {
+                        let rep = score(backend, g, &opts, frames).map_err(e2s)?;
+                        same(&single.collector, &rep.collector)?;
+                        runs += 1;
+                    }
+                    Ok(runs)
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap_or_else(|_| Err("thread panicked".into()))).collect()
+    });
+    let ok = results.iter().all(|r| r.is_ok());
+    let runs: usize = results.iter().filter_map(|r| r.as_ref().ok()).sum();
+    let first_err = results.iter().find_map(|r| r.as_ref().err().cloned()).unwrap_or_default();
+    t.check(
+        "8 threads x 10 scorers each, scores equal single-threaded",
+        if ok { format!("{runs} runs identical") } else { first_err },
+        ok,
+    );
+    let out = dev.counters().outstanding();
+    t.check("8 threads: resources outstanding after all drops", out.to_string(), out == 0);
+    Ok(())
+}
+
+fn counters(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
+    for (label, opts, w, h) in [
+        ("1080p 8-bit 420, all planes", &[][..], 1920u32, 1080u32),
+        ("1080p 8-bit 420, luma only", &[("enable_chroma", "false")][..], 1920, 1080),
+    ] {
+        let g = Geometry::new(w, h, ChromaSampling::Cs420, 8).map_err(e2s)?;
+        let r = picture(g, Fill::Random(1));
+        let d = distort(&r, 2);
+        let mut s = Scorer::builder(g)
+            .backend(Backend::Cuda { device: dev.ordinal() })
+            .feature("psnr", opts)
+            .map_err(e2s)?
+            .build()
+            .map_err(e2s)?;
+        let feed = |s: &mut Scorer, n: usize| -> Result<(), String> {
+            for _ in 0..n {
+                let (a, b) = s.frame_slot();
+                copy_into(a, &r);
+                copy_into(b, &d);
+                s.commit_frame().map_err(e2s)?;
+            }
+            Ok(())
+        };
+        feed(&mut s, 5)?;
+        let n = 100u64;
+        let (c0, a0) = (dev.counters(), allocations());
+        feed(&mut s, n as usize)?;
+        let (c, a) = (dev.counters().since(&c0), allocations() - a0);
+        drop(s.finish().map_err(e2s)?);
+        let planes = if opts.is_empty() { 3 } else { 1 };
+        let pic_bytes: u64 = (0..planes)
+            .map(|p| {
+                let (w, h) = g.plane_size(p);
+                w as u64 * h as u64
+            })
+            .sum();
+        t.check(
+            format!("counters {label}: device allocations / frame"),
+            format!("{}", c.device_allocs as f64 / n as f64),
+            c.device_allocs == 0 && c.pinned_allocs == 0,
+        );
+        t.check(
+            format!("counters {label}: host waits / frame"),
+            format!("{}", c.host_waits as f64 / n as f64),
+            c.host_waits <= n,
+        );
+        t.check(
+            format!("counters {label}: bytes up / frame (formula 2 x {pic_bytes})"),
+            format!("{}", c.htod_bytes / n),
+            c.htod_bytes == n * 2 * pic_bytes,
+        );
+        t.check(
+            format!("counters {label}: bytes down / frame"),
+            format!("{}", c.dtoh_bytes / n),
+            c.dtoh_bytes == n * 24,
+        );
+        t.check(
+            format!("counters {label}: kernel launches / frame"),
+            format!("{}", c.launches as f64 / n as f64),
+            c.launches == n,
+        );
+        t.info(
+            format!("counters {label}: host heap allocations / frame through the Scorer"),
+            format!("{:.2}", a as f64 / n as f64),
+        );
+    }
+    // The extractor's own frame path: no heap allocation at all.
+    let g = Geometry::new(1920, 1080, ChromaSampling::Cs420, 10).map_err(e2s)?;
+    let o = psnr_options(&[("enable_mse", "true"), ("enable_apsnr", "true")]);
+    let r = picture(g, Fill::Random(3));
+    let d = distort(&r, 4);
+    let mut ex = CudaPsnr::new(dev, &o, g).map_err(e2s)?;
+    let mut sink = FeatureSink::new();
+    for i in 0..5 {
+        ex.submit_host(&r, &d, i).map_err(e2s)?;
+        ex.collect_frame(i, &mut sink).map_err(e2s)?;
+        sink.clear();
+    }
+    let a0 = allocations();
+    for i in 5..105 {
+        ex.submit_host(&r, &d, i).map_err(e2s)?;
+        ex.collect_frame(i, &mut sink).map_err(e2s)?;
+        sink.clear();
+    }
+    let a = allocations() - a0;
+    t.check("extractor frame path: host heap allocations in 100 frames", a.to_string(), a == 0);
+    Ok(())
+}
+
+fn throughput(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
+    let o = psnr_options(&[]);
+    for (label, w, h, bpc, n) in [
+        ("1080p 8-bit 420", 1920u32, 1080u32, 8u8, 400u32),
+        ("4K 8-bit 420", 3840, 2160, 8, 150),
+        ("4K 10-bit 420", 3840, 2160, 10, 100),
+    ] {
+        let g = Geometry::new(w, h, ChromaSampling::Cs420, bpc).map_err(e2s)?;
+        let r = picture(g, Fill::Random(5));
+        let d = distort(&r, 6);
+        let mut sink = FeatureSink::new();
+        let mut ex = CudaPsnr::new(dev, &o, g).map_err(e2s)?;
+        for i in 0..5 {
+            ex.submit_host(&r, &d, i).map_err(e2s)?;
+            ex.collect_frame(i, &mut sink).map_err(e2s)?;
+        }
+        sink.clear();
+        let t0 = Instant::now();
+        for i in 0..n {
+            ex.submit_host(&r, &d, i).map_err(e2s)?;
+            ex.collect_frame(i, &mut sink).map_err(e2s)?;
+            sink.clear();
+        }
+        let seq = n as f64 / t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        ex.submit_host(&r, &d, 0).map_err(e2s)?;
+        for i in 1..n {
+            ex.submit_host(&r, &d, i).map_err(e2s)?;
+            ex.collect_frame(i - 1, &mut sink).map_err(e2s)?;
+            sink.clear();
+        }
+        ex.collect_frame(n - 1, &mut sink).map_err(e2s)?;
+        let piped = n as f64 / t0.elapsed().as_secs_f64();
+        let (dr, dd) = (DevicePicture::new(dev, g).map_err(e2s)?, DevicePicture::new(dev, g).map_err(e2s)?);
+        let (mut dr, mut dd) = (dr, dd);
+        dr.upload(&r).map_err(e2s)?;
+        dd.upload(&d).map_err(e2s)?;
+        let t0 = Instant::now();
+        for i in 0..n {
+            ex.submit_device(&dr.picture(), &dd.picture(), i).map_err(e2s)?;
+            ex.collect_frame(i, &mut sink).map_err(e2s)?;
+            sink.clear();
+        }
+        let resident = n as f64 / t0.elapsed().as_secs_f64();
+        let mut cpu = cpu_psnr(&o, g);
+        let m = (n / 4).max(10);
+        let t0 = Instant::now();
+        for i in 0..m {
+            cpu.submit(&FramePair { reference: &r, distorted: &d, index: i }).map_err(e2s)?;
+            cpu.collect(i, &mut sink).map_err(e2s)?;
+            sink.clear();
+        }
+        let cpu_fps = m as f64 / t0.elapsed().as_secs_f64();
+        t.info(
+            format!("fps psnr {label}"),
+            format!("CUDA host input {seq:.0} (pipelined {piped:.0}), device input {resident:.0}; CPU scalar 1 thread {cpu_fps:.0}"),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(feature = "fault-injection")]
+fn fault_injection(t: &mut Table, dev: CudaDevice, clips: &Path) -> Result<(), String> {
+    use vmaf_cuda::injection;
+    let ordinal = dev.ordinal();
+    let (g, frames) = match pairs_in(clips).first() {
+        Some(p) => load_pair(clips, p, 3)?,
+        None => {
+            let g = Geometry::new(64, 36, ChromaSampling::Cs420, 8).map_err(e2s)?;
+            (
+                g,
+                (0..3)
+                    .map(|i| {
+                        let r = picture(g, Fill::Random(i));
+                        let d = distort(&r, i);
+                        (r, d)
+                    })
+                    .collect(),
+            )
+        }
+    };
+    let opts = [("enable_apsnr", "true"), ("enable_mse", "true")];
+    let run = || score(Backend::Cuda { device: ordinal }, g, &opts, &frames);
+    let reference = run().map_err(e2s)?;
+
+    // 1. Device held (as a server would): scorer init and every frame.
+    injection::arm(None);
+    run().map_err(e2s)?;
+    let total = injection::disarm().calls;
+    let (mut errors, mut leaks, mut recovered, mut swallowed) = (0, 0, 0, Vec::new());
+    for k in 1..=total {
+        injection::arm(Some(k));
+        let r = run();
+        let plan = injection::disarm();
+        match (&r, plan.fired) {
+            (Err(e), Some(_)) if e.to_string().contains("injected") => errors += 1,
+            _ => swallowed.push(format!(
+                "k={k} {:?}: {}",
+                plan.fired,
+                r.as_ref().err().map(e2s).unwrap_or_else(|| "no error".into())
+            )),
+        }
+        leaks += (dev.counters().outstanding() != 0) as u64;
+        recovered += run().ok().is_some_and(|rep| same(&reference.collector, &rep.collector).is_ok()) as u64;
+    }
+    t.check(
+        format!("fault injection, device held: k = 1..{total} (init + per-frame calls)"),
+        format!(
+            "{errors}/{total} clean errors, {leaks} leaks, {recovered}/{total} fresh scorers OK{}",
+            swallowed.first().map(|s| format!("; first bad: {s}")).unwrap_or_default()
+        ),
+        errors == total && leaks == 0 && recovered == total,
+    );
+
+    // 2. No handle held: each run opens the context and loads the module.
+    let compiled = vmaf_cuda::compiled_count();
+    drop(dev);
+    injection::arm(None);
+    run().map_err(e2s)?;
+    let total = injection::disarm().calls;
+    let (mut errors, mut recovered, mut bad) = (0, 0, Vec::new());
+    for k in 1..=total {
+        injection::arm(Some(k));
+        let r = run();
+        let plan = injection::disarm();
+        match (&r, plan.fired) {
+            (Err(e), Some(_)) if e.to_string().contains("injected") => errors += 1,
+            _ => bad.push(format!("k={k} {:?}", plan.fired)),
+        }
+        recovered += run().ok().is_some_and(|rep| same(&reference.collector, &rep.collector).is_ok()) as u64;
+    }
+    t.check(
+        format!("fault injection, device opened per run: k = 1..{total} (context + module + scorer)"),
+        format!(
+            "{errors}/{total} clean errors, {recovered}/{total} fresh scorers OK{}",
+            bad.first().map(|s| format!("; first bad: {s}")).unwrap_or_default()
+        ),
+        errors == total && recovered == total,
+    );
+    let compiled_after = vmaf_cuda::compiled_count();
+    t.check(
+        "NVRTC compilations across all of the above (once per process)",
+        format!("{compiled} -> {compiled_after}"),
+        compiled_after == compiled,
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let mut clips = PathBuf::from(".device-carry/clips");
+    let mut ordinal = 0usize;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--clips" => clips = args.next().map(PathBuf::from).unwrap_or(clips),
+            "--device" => ordinal = args.next().and_then(|v| v.parse().ok()).unwrap_or(0),
+            _ => {
+                eprintln!("usage: device_check [--clips DIR] [--device N]");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let started = Instant::now();
+    let mut t = Table::default();
+    let dev = match CudaDevice::new(ordinal) {
+        Ok(d) => d,
+        Err(e) => {
+            t.check(format!("open CUDA device {ordinal}"), e.to_string(), false);
+            t.print();
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Ok(d) = vmaf_cuda::loader::driver() {
+        t.info("driver", format!("{} (CUDA {}.{})", d.library, d.version / 1000, d.version % 1000 / 10));
+    }
+    let (free, total) = dev.memory_info().unwrap_or((0, 0));
+    t.info(
+        "device",
+        format!(
+            "{} {}: sm_{}{}, {} free of {}",
+            ordinal,
+            dev.name(),
+            dev.compute_capability().0,
+            dev.compute_capability().1,
+            mib(free as i64),
+            mib(total as i64)
+        ),
+    );
+    match vmaf_cuda::loader::nvrtc() {
+        Ok(n) => t.info("nvrtc", format!("{} ({}.{})", n.library, n.version.0, n.version.1)),
+        Err(e) => t.check("nvrtc", e.to_string(), false),
+    }
+    section(&mut t, "parity clips", |t| parity_clips(t, &dev, &clips));
+    section(&mut t, "parity synthetic", |t| parity_synthetic(t, &dev));
+    section(&mut t, "parity device input", |t| parity_device_input(t, &dev));
+    section(&mut t, "parity pipelined", |t| parity_pipelined(t, &dev));
+    section(&mut t, "leak cycles", |t| leak_cycles(t, &dev, &clips));
+    section(&mut t, "threads", |t| threads(t, &dev, &clips));
+    section(&mut t, "counters", |t| counters(t, &dev));
+    section(&mut t, "throughput", |t| throughput(t, &dev));
+    t.info("modules loaded on the device", dev.loaded_modules().to_string());
+    #[cfg(feature = "fault-injection")]
+    section(&mut t, "fault injection", |t| fault_injection(t, dev, &clips));
+    #[cfg(not(feature = "fault-injection"))]
+    {
+        drop(dev);
+        t.info("fault injection", "not built (cargo feature fault-injection)");
+    }
+    t.info("total time", format!("{:.1} s", started.elapsed().as_secs_f64()));
+    t.print();
+    if t.failed() == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per CUDA feature extractor; each exports its registry entry
+//! `SPEC` and provides the same features and options as the CPU module of
+//! the same name.
+
+pub mod psnr;
