@@ -149,13 +149,14 @@ impl Sums {
 }
 
 /// libvmaf's log2 table: `round(log2(i) * 2048)` for `i` in 32768..65536,
-/// with `log2` evaluated in single precision. Indexed by `i - 32768`; one
-/// extra entry, 0, is where SIMD lanes that take no log look up.
-pub(crate) struct Log2Table(Box<[u16]>);
+/// with `log2` evaluated in single precision, indexed by `i - 32768`. The
+/// table is padded with zeros to 65536 entries so that every 16-bit index
+/// is in bounds (SIMD lanes that take no log look up index 32768, a zero).
+pub(crate) struct Log2Table(Box<[u16; 65536]>);
 
 impl Log2Table {
     pub fn new() -> Self {
-        let mut t = vec![0u16; 32769];
+        let mut t = Box::new([0u16; 65536]);
         for (k, e) in t.iter_mut().take(32768).enumerate() {
             let i = (k + 32768) as f64;
             // log2 in double, then rounded to float, equals libm's log2f on
@@ -164,12 +165,18 @@ impl Log2Table {
             let l = (i.log2() as f32) * 2048.0;
             *e = l.round() as u16;
         }
-        Log2Table(t.into_boxed_slice())
+        Log2Table(t)
     }
 
     #[inline]
-    pub fn data(&self) -> &[u16] {
+    pub fn data(&self) -> &[u16; 65536] {
         &self.0
+    }
+
+    /// The entry at a 16-bit index (higher bits are ignored).
+    #[inline]
+    pub fn entry(&self, i: u32) -> i64 {
+        self.0[i as u16 as usize] as i64
     }
 
     /// Fixed-point log2 of a value of at least 2^16: the top 16 bits index
