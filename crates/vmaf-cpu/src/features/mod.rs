@@ -2,3 +2,4 @@
 
 pub mod psnr;
 pub mod integer_vif;
+pub mod float_vif;
