@@ -41,9 +41,8 @@ fn compare(pair: &str, rep: &vmaf::Report, g: &Golden, keys: &[(String, String)]
 
 #[test]
 fn integer_vif_matches_libvmaf_on_every_clip() {
-    let keys: Vec<(String, String)> = (0..4)
-        .map(|s| (format!("VMAF_integer_feature_vif_scale{s}_score"), format!("integer_vif_scale{s}")))
-        .collect();
+    let keys: Vec<(String, String)> =
+        (0..4).map(|s| (format!("VMAF_integer_feature_vif_scale{s}_score"), format!("integer_vif_scale{s}"))).collect();
     let mut checked = 0;
     for pair in PAIRS {
         let g = luma_golden(pair, "default");

@@ -397,7 +397,9 @@ impl Work {
                             scalar::decimate(f, &src, &g.dec_rows, &g.dec_cols, &mut rest[0][k], &mut self.tmp)
                         }
                         #[cfg(target_arch = "x86_64")]
-                        Kernels::Avx2 => x86::decimate(f, &src, &g.dec_rows, &g.dec_cols, &mut rest[0][k], &mut self.simd),
+                        Kernels::Avx2 => {
+                            x86::decimate(f, &src, &g.dec_rows, &g.dec_cols, &mut rest[0][k], &mut self.simd)
+                        }
                     }
                 }
                 (plane(&images[s - 1][0], g.w, g.h), plane(&images[s - 1][1], g.w, g.h))
@@ -437,11 +439,8 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
         expected: "one of nearest, bilinear, bicubic, lanczos4".into(),
     })?;
     let debug = o.bool("debug");
-    let names = SCALE_NAMES
-        .iter()
-        .chain(if debug { &DEBUG_NAMES[..] } else { &[] })
-        .map(|n| o.feature_name(n))
-        .collect();
+    let names =
+        SCALE_NAMES.iter().chain(if debug { &DEBUG_NAMES[..] } else { &[] }).map(|n| o.feature_name(n)).collect();
     let work = Work::new(
         g.width as usize,
         g.height as usize,

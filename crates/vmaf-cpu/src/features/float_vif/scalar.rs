@@ -66,20 +66,17 @@ pub(crate) struct StatConsts {
 impl StatConsts {
     pub fn new(sigma_nsq: f64, gain_limit: f64) -> Self {
         let s = sigma_nsq as f32;
-        StatConsts { sigma_nsq, sigma_max_inv: ((s * s) as f64 / (255.0 * 255.0)) as f32, gain_limit: gain_limit as f32 }
+        StatConsts {
+            sigma_nsq,
+            sigma_max_inv: ((s * s) as f64 / (255.0 * 255.0)) as f32,
+            gain_limit: gain_limit as f32,
+        }
     }
 }
 
 /// The numerator and denominator terms of one pixel.
 #[inline]
-pub(crate) fn pixel_terms(
-    mu1: f32,
-    mu2: f32,
-    xx: f32,
-    yy: f32,
-    xy: f32,
-    c: &StatConsts,
-) -> (f32, f32) {
+pub(crate) fn pixel_terms(mu1: f32, mu2: f32, xx: f32, yy: f32, xy: f32, c: &StatConsts) -> (f32, f32) {
     const EPS: f32 = 1.0e-10;
     let sigma1_sq = xx - mu1 * mu1;
     let sigma2_sq = yy - mu2 * mu2;
@@ -180,14 +177,7 @@ pub(crate) fn statistic(
 
 /// Filters a scale with `f` and keeps every other row and column (only
 /// those outputs are computed).
-pub(crate) fn decimate(
-    f: &Filter,
-    src: &Plane32<'_>,
-    rows: &Mirror,
-    cols: &Mirror,
-    out: &mut [f32],
-    tmp: &mut [f32],
-) {
+pub(crate) fn decimate(f: &Filter, src: &Plane32<'_>, rows: &Mirror, cols: &Mirror, out: &mut [f32], tmp: &mut [f32]) {
     let (wo, ho) = (src.w / 2, src.h / 2);
     for y in 0..ho {
         for (j, t) in tmp.iter_mut().enumerate().take(src.w) {

@@ -100,7 +100,12 @@ fn names_follow_libvmaf_options() {
     assert_eq!(out.iter().map(|x| x.0.as_str()).collect::<Vec<_>>(), SCALE_NAMES);
     let out = run(
         g,
-        &[("vif_kernelscale", "2"), ("vif_prescale", "0.5"), ("vif_prescale_method", "bilinear"), ("vif_sigma_nsq", "1.5")],
+        &[
+            ("vif_kernelscale", "2"),
+            ("vif_prescale", "0.5"),
+            ("vif_prescale_method", "bilinear"),
+            ("vif_sigma_nsq", "1.5"),
+        ],
         &r,
         &d,
         CpuLevel::Scalar,
@@ -209,10 +214,11 @@ fn check_simd(g: Geometry, opts: &[(&str, &str)], r: &Picture, d: &Picture, what
     let (x, y) = (a.compute(false), b.compute(false));
     let bits = |v: [(f32, f32); 4]| v.map(|(n, d)| (n.to_bits(), d.to_bits()));
     assert_eq!(bits(x), bits(y), "{what} {}x{} {}-bit {opts:?}", g.width, g.height, g.bit_depth);
-    assert!(a.images.iter().zip(&b.images).all(|(p, q)| p.iter().zip(q).all(|(u, v)| u
+    assert!(a
+        .images
         .iter()
-        .zip(v)
-        .all(|(s, t)| s.to_bits() == t.to_bits()))));
+        .zip(&b.images)
+        .all(|(p, q)| p.iter().zip(q).all(|(u, v)| u.iter().zip(v).all(|(s, t)| s.to_bits() == t.to_bits()))));
 }
 
 fn fill(g: Geometry, seed: u64, kind: u32) -> (Picture, Picture) {

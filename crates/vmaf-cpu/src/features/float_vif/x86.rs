@@ -124,7 +124,14 @@ fn rows_of(rows: &Mirror, i: usize, n: usize) -> [usize; 65] {
 
 /// Vertical pass of the five quantities for columns `0..blocks`.
 #[target_feature(enable = "avx2")]
-unsafe fn vertical(f: &Filter, r: &Plane32<'_>, d: &Plane32<'_>, tap_rows: &[usize], blocks: usize, out: &mut [Vec<f32>; 5]) {
+unsafe fn vertical(
+    f: &Filter,
+    r: &Plane32<'_>,
+    d: &Plane32<'_>,
+    tap_rows: &[usize],
+    blocks: usize,
+    out: &mut [Vec<f32>; 5],
+) {
     let (rp, dp) = (r.data.as_ptr(), d.data.as_ptr());
     let mut j = 0;
     while j < blocks {

@@ -8,9 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use super::x86::{
-    Pair, BIAS16, LOG2_SENTINEL, MU1, MU2, SIGN32, XX_HI, XX_LO, XY_HI, XY_LO, YY_HI, YY_LO,
-};
+use super::x86::{Pair, BIAS16, LOG2_SENTINEL, MU1, MU2, SIGN32, XX_HI, XX_LO, XY_HI, XY_LO, YY_HI, YY_LO};
 use super::{Image, Log2Table, Shifts, StatParams, Sums, COL_PAD, GAIN_EPS, SIGMA_NSQ};
 
 /// Whether this CPU can run these kernels (the AVX2 ones run alongside).

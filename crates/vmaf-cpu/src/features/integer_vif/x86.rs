@@ -375,6 +375,7 @@ unsafe fn mul_round32(a: __m256i, b: __m256i) -> __m256i {
 /// gives `a*a + b*b` (8-bit samples keep it exact), which one 32-bit
 /// multiply scales by the coefficient. The sums wrap in 32 bits exactly
 /// as the true sums do.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2")]
 unsafe fn vertical_u8(
     taps: &[u16],
@@ -549,6 +550,7 @@ unsafe fn vertical_u16<const HALF: usize>(
 }
 
 /// Vertical pass of the subsampling filter on 8-bit samples.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2")]
 unsafe fn vertical_means_u8(
     pairs: &[Pair],
@@ -570,18 +572,8 @@ unsafe fn vertical_means_u8(
         for p in pairs {
             let f = _mm256_set1_epi32(p.coef());
             let (ra_row, rb_row) = (rows[p.ka], rows[p.kb]);
-            madd_rows(
-                &mut m1,
-                load_u8x16(rp.add(ra_row * r.stride + j)),
-                load_u8x16(rp.add(rb_row * r.stride + j)),
-                f,
-            );
-            madd_rows(
-                &mut m2,
-                load_u8x16(dp.add(ra_row * d.stride + j)),
-                load_u8x16(dp.add(rb_row * d.stride + j)),
-                f,
-            );
+            madd_rows(&mut m1, load_u8x16(rp.add(ra_row * r.stride + j)), load_u8x16(rp.add(rb_row * r.stride + j)), f);
+            madd_rows(&mut m2, load_u8x16(dp.add(ra_row * d.stride + j)), load_u8x16(dp.add(rb_row * d.stride + j)), f);
         }
         let s = |x: __m256i| _mm256_srl_epi32(_mm256_add_epi32(x, round), sh);
         let c = COL_PAD + j;
@@ -592,6 +584,7 @@ unsafe fn vertical_means_u8(
 }
 
 /// Vertical pass of the subsampling filter on 16-bit samples.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2")]
 unsafe fn vertical_means_u16(
     pairs: &[Pair],
@@ -761,10 +754,7 @@ unsafe fn statistic8(s1: __m256i, s2: __m256i, s12: __m256i, lut: &Log2Table, ga
     let den = _mm256_sub_epi32(_mm256_slli_epi32(k, 11), _mm256_set1_epi32(2048 * 17));
     acc.den = _mm256_add_epi32(acc.den, _mm256_and_si256(den, log));
 
-    let num_mask = _mm256_and_si256(
-        log,
-        _mm256_and_si256(_mm256_cmpgt_epi32(s12, zero), _mm256_cmpgt_epi32(s2, zero)),
-    );
+    let num_mask = _mm256_and_si256(log, _mm256_and_si256(_mm256_cmpgt_epi32(s12, zero), _mm256_cmpgt_epi32(s2, zero)));
     if _mm256_movemask_epi8(num_mask) == 0 {
         return;
     }
@@ -816,9 +806,8 @@ unsafe fn numerator4(
     let (b1, b2) = (_mm256_castpd_si256(n1t), _mm256_castpd_si256(n1));
     let m15 = _mm256_set1_epi64x(0x7FFF);
     // The low 32 bits of each 64-bit lane, as 4 lanes.
-    let narrow = |v: __m256i| {
-        _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)))
-    };
+    let narrow =
+        |v: __m256i| _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)));
     // Both index sets in one vector, the sentinel where masked out.
     let idx = _mm256_set_m128i(
         narrow(_mm256_and_si256(_mm256_srli_epi64(b2, 37), m15)),
