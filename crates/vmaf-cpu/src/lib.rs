@@ -18,6 +18,7 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::integer_motion::SPEC,
     &features::float_motion::SPEC,
     &features::integer_vif::SPEC,
+    &features::float_vif::SPEC,
     &features::integer_adm::SPEC,
 ];
 

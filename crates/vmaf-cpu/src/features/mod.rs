@@ -1,6 +1,7 @@
 //! One module per feature extractor; each exports its registry entry `SPEC`.
 
 pub mod float_motion;
+pub mod float_vif;
 pub mod integer_adm;
 pub mod integer_motion;
 pub mod integer_vif;

@@ -8,10 +8,8 @@
 
 use std::arch::x86_64::*;
 
-use super::x86::{
-    Pair, BIAS16, LOG2_SENTINEL, MU1, MU2, SIGN32, XX_HI, XX_LO, XY_HI, XY_LO, YY_HI, YY_LO,
-};
-use super::{Image, Shifts, StatParams, Sums, COL_PAD, GAIN_EPS, SIGMA_NSQ};
+use super::x86::{Pair, BIAS16, LOG2_SENTINEL, MU1, MU2, SIGN32, XX_HI, XX_LO, XY_HI, XY_LO, YY_HI, YY_LO};
+use super::{Image, Log2Table, Shifts, StatParams, Sums, COL_PAD, GAIN_EPS, SIGMA_NSQ};
 
 /// Whether this CPU can run these kernels (the AVX2 ones run alongside).
 pub(crate) fn available() -> bool {
@@ -331,11 +329,10 @@ unsafe fn mul_round32(a: __m512i, b: __m512i) -> __m512i {
 
 /// Running sums of the statistic over one row.
 struct Acc {
-    /// Octave parts of the logs (32-bit lanes for the denominator, 64-bit
-    /// for the numerator) and table parts (scalar).
+    /// The denominator's logs (32-bit lanes); the numerator's octave
+    /// differences (64-bit lanes) and table differences (scalar).
     den: __m512i,
     num: __m512i,
-    den_table: i64,
     num_table: i64,
     log_count: u64,
     flat_sum: __m512i,
@@ -371,9 +368,9 @@ unsafe fn horizontal_statistic_n<const P: usize>(
     let sign = _mm512_set1_epi32(SIGN32);
     let round = _mm512_set1_epi32(32768);
     let zero = _mm512_setzero_si512();
-    let lut = p.log2.data();
+    let lut = p.log2;
     let gain_limit = _mm512_set1_pd(p.gain_limit);
-    let mut acc = Acc { den: zero, num: zero, den_table: 0, num_table: 0, log_count: 0, flat_sum: zero };
+    let mut acc = Acc { den: zero, num: zero, num_table: 0, log_count: 0, flat_sum: zero };
     let ptrs: [*const i16; 8] = std::array::from_fn(|q| rows[q].as_ptr());
     let mut j = 0;
     while j < to {
@@ -394,28 +391,16 @@ unsafe fn horizontal_statistic_n<const P: usize>(
         }
         j += 32;
     }
-    sums.den_log += _mm512_reduce_add_epi32(acc.den) as i64 + acc.den_table;
+    sums.den_log += _mm512_reduce_add_epi32(acc.den) as i64;
     sums.num_log += _mm512_reduce_add_epi64(acc.num) + acc.num_table;
     sums.den_non_log += to as i64 - acc.log_count as i64;
     sums.num_non_log += _mm512_reduce_add_epi64(acc.flat_sum);
 }
 
-/// Sum of the table entries at 16 indices, each at most `LOG2_SENTINEL`.
-#[inline]
-#[target_feature(enable = "avx512f")]
-unsafe fn sum_table(lut: &[u16], idx: __m512i) -> i64 {
-    debug_assert!(lut.len() > LOG2_SENTINEL);
-    let mut i = [0u32; 16];
-    _mm512_storeu_si512(i.as_mut_ptr().cast(), idx);
-    // SAFETY: the caller builds every index as a 15-bit value or the
-    // sentinel, and the table has the sentinel entry.
-    i.iter().map(|&i| *lut.get_unchecked(i as usize) as i64).sum()
-}
-
 /// The per-pixel statistic (`pixel_statistic`) on 16 lanes.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512cd,avx512dq")]
-unsafe fn statistic16(s1: __m512i, s2: __m512i, s12: __m512i, lut: &[u16], gain_limit: __m512d, acc: &mut Acc) {
+unsafe fn statistic16(s1: __m512i, s2: __m512i, s12: __m512i, lut: &Log2Table, gain_limit: __m512d, acc: &mut Acc) {
     let zero = _mm512_setzero_si512();
     let log = _mm512_cmpgt_epi32_mask(s1, _mm512_set1_epi32(SIGMA_NSQ - 1));
     let flat = _mm512_maskz_mov_epi32(!log, s2);
@@ -434,9 +419,11 @@ unsafe fn statistic16(s1: __m512i, s2: __m512i, s12: __m512i, lut: &[u16], gain_
         _mm512_sub_epi32(_mm512_srlv_epi32(x, k), _mm512_set1_epi32(32768)),
         _mm512_set1_epi32(0x7FFF),
     );
-    let idx = _mm512_mask_blend_epi32(log, _mm512_set1_epi32(LOG2_SENTINEL as i32), idx);
-    acc.den_table += sum_table(lut, idx);
-    let den = _mm512_sub_epi32(_mm512_slli_epi32(k, 11), _mm512_set1_epi32(2048 * 17));
+    // SAFETY: the indices are 15-bit and the table has 65536 entries, so
+    // the 32-bit reads at twice the index stay inside it.
+    let l = _mm512_mask_i32gather_epi32::<2>(zero, log, idx, lut.data().as_ptr().cast());
+    let l = _mm512_and_si512(l, _mm512_set1_epi32(0xFFFF));
+    let den = _mm512_add_epi32(l, _mm512_sub_epi32(_mm512_slli_epi32(k, 11), _mm512_set1_epi32(2048 * 17)));
     acc.den = _mm512_mask_add_epi32(acc.den, log, acc.den, den);
 
     let num = log & _mm512_cmpgt_epi32_mask(s12, zero) & _mm512_cmpgt_epi32_mask(s2, zero);
@@ -472,7 +459,7 @@ unsafe fn numerator8(
     s2: __m256i,
     s12: __m256i,
     mask: __mmask8,
-    lut: &[u16],
+    lut: &Log2Table,
     gain_limit: __m512d,
     acc: &mut Acc,
 ) {
@@ -493,20 +480,15 @@ unsafe fn numerator8(
     let n1t = _mm512_add_pd(t, n1);
     let (b1, b2) = (_mm512_castpd_si512(n1t), _mm512_castpd_si512(n1));
     let m15 = _mm512_set1_epi64(0x7FFF);
-    let idx = _mm512_or_si512(
-        _mm512_and_si512(_mm512_srli_epi64(b1, 37), m15),
-        _mm512_slli_epi64(_mm512_and_si512(_mm512_srli_epi64(b2, 37), m15), 32),
+    // Both index sets in one vector, the sentinel where masked out.
+    let idx = _mm512_inserti64x4::<1>(
+        _mm512_castsi256_si512(_mm512_cvtepi64_epi32(_mm512_and_si512(_mm512_srli_epi64(b1, 37), m15))),
+        _mm512_cvtepi64_epi32(_mm512_and_si512(_mm512_srli_epi64(b2, 37), m15)),
     );
-    let sentinel = _mm512_set1_epi64((LOG2_SENTINEL as i64) << 32 | LOG2_SENTINEL as i64);
-    let idx = _mm512_mask_blend_epi64(mask, sentinel, idx);
-    let mut i = [0u64; 8];
+    let idx = _mm512_mask_blend_epi32(mask as u16 | (mask as u16) << 8, _mm512_set1_epi32(LOG2_SENTINEL as i32), idx);
+    let mut i = [0u32; 16];
     _mm512_storeu_si512(i.as_mut_ptr().cast(), idx);
-    debug_assert!(lut.len() > LOG2_SENTINEL);
-    // SAFETY: both halves are 15-bit indices or the sentinel.
-    acc.num_table += i
-        .iter()
-        .map(|&i| *lut.get_unchecked(i as u32 as usize) as i64 - *lut.get_unchecked((i >> 32) as usize) as i64)
-        .sum::<i64>();
+    acc.num_table += (0..8).map(|k| lut.entry(i[k]) - lut.entry(i[k + 8])).sum::<i64>();
     let ediff = _mm512_sub_epi64(_mm512_srli_epi64(b1, 52), _mm512_srli_epi64(b2, 52));
     acc.num = _mm512_mask_add_epi64(acc.num, mask, acc.num, _mm512_slli_epi64(ediff, 11));
 }

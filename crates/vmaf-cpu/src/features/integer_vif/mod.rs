@@ -141,21 +141,22 @@ impl Sums {
     /// The scale's numerator and denominator, rounded to `float` as libvmaf
     /// stores them.
     pub fn num_den(&self) -> (f32, f32) {
-        let num = self.num_log as f64 / 2048.0
-            + (self.den_non_log as f64 - (self.num_non_log as f64 / 16384.0) / 65025.0);
+        let num =
+            self.num_log as f64 / 2048.0 + (self.den_non_log as f64 - (self.num_non_log as f64 / 16384.0) / 65025.0);
         let den = self.den_log as f64 / 2048.0 + self.den_non_log as f64;
         (num as f32, den as f32)
     }
 }
 
 /// libvmaf's log2 table: `round(log2(i) * 2048)` for `i` in 32768..65536,
-/// with `log2` evaluated in single precision. Indexed by `i - 32768`; one
-/// extra entry, 0, is where SIMD lanes that take no log look up.
-pub(crate) struct Log2Table(Box<[u16]>);
+/// with `log2` evaluated in single precision, indexed by `i - 32768`. The
+/// table is padded with zeros to 65536 entries so that every 16-bit index
+/// is in bounds (SIMD lanes that take no log look up index 32768, a zero).
+pub(crate) struct Log2Table(Box<[u16; 65536]>);
 
 impl Log2Table {
     pub fn new() -> Self {
-        let mut t = vec![0u16; 32769];
+        let mut t = Box::new([0u16; 65536]);
         for (k, e) in t.iter_mut().take(32768).enumerate() {
             let i = (k + 32768) as f64;
             // log2 in double, then rounded to float, equals libm's log2f on
@@ -164,12 +165,18 @@ impl Log2Table {
             let l = (i.log2() as f32) * 2048.0;
             *e = l.round() as u16;
         }
-        Log2Table(t.into_boxed_slice())
+        Log2Table(t)
     }
 
     #[inline]
-    pub fn data(&self) -> &[u16] {
+    pub fn data(&self) -> &[u16; 65536] {
         &self.0
+    }
+
+    /// The entry at a 16-bit index (higher bits are ignored).
+    #[inline]
+    pub fn entry(&self, i: u32) -> i64 {
+        self.0[i as u16 as usize] as i64
     }
 
     /// Fixed-point log2 of a value of at least 2^16: the top 16 bits index
@@ -210,10 +217,7 @@ fn mirror_sources(n: usize, half: usize, reach: usize) -> Vec<usize> {
         src[at(-f)] = src[at(f)];
         src[at(last + f)] = src[at(last - f)];
     }
-    src.iter()
-        .enumerate()
-        .map(|(i, s)| s.unwrap_or_else(|| (i as isize - off).clamp(0, last) as usize))
-        .collect()
+    src.iter().enumerate().map(|(i, s)| s.unwrap_or_else(|| (i as isize - off).clamp(0, last) as usize)).collect()
 }
 
 /// Mirrored columns of one filtered row: the sources of columns
@@ -403,6 +407,7 @@ impl Work {
 
     /// The four scales' sums for one pair of luma planes; scale 0 is left
     /// at zero when `skip_scale0`.
+    #[allow(clippy::needless_range_loop)]
     pub fn compute<T: Pixel>(&mut self, r: &Plane<T>, d: &Plane<T>, skip_scale0: bool) -> [Sums; 4] {
         let mut sums = [Sums::default(); 4];
         let r0 = Image { data: r.data(), stride: r.stride() };
@@ -466,11 +471,8 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
     let o = args.options;
     let g = args.geometry;
     let debug = o.bool("debug");
-    let names = SCALE_NAMES
-        .iter()
-        .chain(if debug { &DEBUG_NAMES[..] } else { &[] })
-        .map(|n| o.feature_name(n))
-        .collect();
+    let names =
+        SCALE_NAMES.iter().chain(if debug { &DEBUG_NAMES[..] } else { &[] }).map(|n| o.feature_name(n)).collect();
     Ok(Box::new(IntegerVif {
         names,
         debug,
@@ -495,11 +497,7 @@ impl Extractor for IntegerVif {
         let sums = match (frame.reference.data(), frame.distorted.data()) {
             (PictureData::U8(r), PictureData::U8(d)) => self.work.compute(&r[0], &d[0], self.skip_scale0),
             (PictureData::U16(r), PictureData::U16(d)) => self.work.compute(&r[0], &d[0], self.skip_scale0),
-            _ => {
-                return Err(Error::Mismatch(
-                    "reference and distorted pictures have different sample types".into(),
-                ))
-            }
+            _ => return Err(Error::Mismatch("reference and distorted pictures have different sample types".into())),
         };
         self.last = Some((frame.index, sums.map(|s| s.num_den())));
         Ok(())

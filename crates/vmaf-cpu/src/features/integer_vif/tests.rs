@@ -270,7 +270,10 @@ fn options_change_scores_as_libvmaf_does() {
     // the other scales unchanged.
     let skip = run(g, &[("debug", "true"), ("vif_skip_scale0", "true")], &r, &d, CpuLevel::Scalar);
     assert_eq!(skip[0].1, 0.0);
-    assert_eq!(&skip[1..4], &base[1..4].iter().map(|(n, x)| (format!("{}_ssclz", alias(n)), *x)).collect::<Vec<_>>()[..]);
+    assert_eq!(
+        &skip[1..4],
+        &base[1..4].iter().map(|(n, x)| (format!("{}_ssclz", alias(n)), *x)).collect::<Vec<_>>()[..]
+    );
     assert_eq!(v(&skip, "integer_vif_num_scale0_ssclz"), 0.0);
     assert_eq!(v(&skip, "integer_vif_den_scale0_ssclz"), -1.0);
 

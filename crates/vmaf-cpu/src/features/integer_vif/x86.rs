@@ -26,7 +26,9 @@ use std::arch::x86_64::*;
 
 use super::avx512;
 use super::scalar::{variances, vertical_means, vertical_moments};
-use super::{pixel_statistic, Image, ScaleGeom, Shifts, StatParams, Sums, COL_PAD, FILTERS, GAIN_EPS, SIGMA_NSQ};
+use super::{
+    pixel_statistic, Image, Log2Table, ScaleGeom, Shifts, StatParams, Sums, COL_PAD, FILTERS, GAIN_EPS, SIGMA_NSQ,
+};
 use vmaf_core::Pixel;
 
 /// Whether this CPU can run these kernels.
@@ -373,6 +375,7 @@ unsafe fn mul_round32(a: __m256i, b: __m256i) -> __m256i {
 /// gives `a*a + b*b` (8-bit samples keep it exact), which one 32-bit
 /// multiply scales by the coefficient. The sums wrap in 32 bits exactly
 /// as the true sums do.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2")]
 unsafe fn vertical_u8(
     taps: &[u16],
@@ -547,6 +550,7 @@ unsafe fn vertical_u16<const HALF: usize>(
 }
 
 /// Vertical pass of the subsampling filter on 8-bit samples.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2")]
 unsafe fn vertical_means_u8(
     pairs: &[Pair],
@@ -568,18 +572,8 @@ unsafe fn vertical_means_u8(
         for p in pairs {
             let f = _mm256_set1_epi32(p.coef());
             let (ra_row, rb_row) = (rows[p.ka], rows[p.kb]);
-            madd_rows(
-                &mut m1,
-                load_u8x16(rp.add(ra_row * r.stride + j)),
-                load_u8x16(rp.add(rb_row * r.stride + j)),
-                f,
-            );
-            madd_rows(
-                &mut m2,
-                load_u8x16(dp.add(ra_row * d.stride + j)),
-                load_u8x16(dp.add(rb_row * d.stride + j)),
-                f,
-            );
+            madd_rows(&mut m1, load_u8x16(rp.add(ra_row * r.stride + j)), load_u8x16(rp.add(rb_row * r.stride + j)), f);
+            madd_rows(&mut m2, load_u8x16(dp.add(ra_row * d.stride + j)), load_u8x16(dp.add(rb_row * d.stride + j)), f);
         }
         let s = |x: __m256i| _mm256_srl_epi32(_mm256_add_epi32(x, round), sh);
         let c = COL_PAD + j;
@@ -590,6 +584,7 @@ unsafe fn vertical_means_u8(
 }
 
 /// Vertical pass of the subsampling filter on 16-bit samples.
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2")]
 unsafe fn vertical_means_u16(
     pairs: &[Pair],
@@ -686,7 +681,7 @@ unsafe fn horizontal_statistic<const P: usize>(
     let sign = _mm256_set1_epi32(SIGN32);
     let round = _mm256_set1_epi32(32768);
     let zero = _mm256_setzero_si256();
-    let lut = p.log2.data();
+    let lut = p.log2;
     let gain_limit = _mm256_set1_pd(p.gain_limit);
     let mut acc = Acc { den: zero, num: zero, den_table: 0, num_table: 0, log_count: zero, flat_sum: zero };
     let ptrs: [*const i16; 8] = std::array::from_fn(|q| rows[q].as_ptr());
@@ -731,7 +726,7 @@ unsafe fn hsum_epi32(v: __m256i) -> i64 {
 /// The per-pixel statistic of [`pixel_statistic`] on 8 lanes.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn statistic8(s1: __m256i, s2: __m256i, s12: __m256i, lut: &[u16], gain_limit: __m256d, acc: &mut Acc) {
+unsafe fn statistic8(s1: __m256i, s2: __m256i, s12: __m256i, lut: &Log2Table, gain_limit: __m256d, acc: &mut Acc) {
     let zero = _mm256_setzero_si256();
     let log = _mm256_cmpgt_epi32(s1, _mm256_set1_epi32(SIGMA_NSQ - 1));
     let flat = _mm256_andnot_si256(log, s2);
@@ -759,10 +754,7 @@ unsafe fn statistic8(s1: __m256i, s2: __m256i, s12: __m256i, lut: &[u16], gain_l
     let den = _mm256_sub_epi32(_mm256_slli_epi32(k, 11), _mm256_set1_epi32(2048 * 17));
     acc.den = _mm256_add_epi32(acc.den, _mm256_and_si256(den, log));
 
-    let num_mask = _mm256_and_si256(
-        log,
-        _mm256_and_si256(_mm256_cmpgt_epi32(s12, zero), _mm256_cmpgt_epi32(s2, zero)),
-    );
+    let num_mask = _mm256_and_si256(log, _mm256_and_si256(_mm256_cmpgt_epi32(s12, zero), _mm256_cmpgt_epi32(s2, zero)));
     if _mm256_movemask_epi8(num_mask) == 0 {
         return;
     }
@@ -772,19 +764,16 @@ unsafe fn statistic8(s1: __m256i, s2: __m256i, s12: __m256i, lut: &[u16], gain_l
     }
 }
 
-/// The index of the log2 table's zero entry past its end.
+/// An index of the log2 table whose entry is 0.
 pub(super) const LOG2_SENTINEL: usize = 32768;
 
-/// Sum of the table entries at 8 indices, each at most `LOG2_SENTINEL`.
+/// Sum of the table entries at 8 indices.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn sum_table(lut: &[u16], idx: __m256i) -> i64 {
-    debug_assert!(lut.len() > LOG2_SENTINEL);
+unsafe fn sum_table(lut: &Log2Table, idx: __m256i) -> i64 {
     let mut i = [0u32; 8];
     _mm256_storeu_si256(i.as_mut_ptr().cast(), idx);
-    // SAFETY: the callers build every index as a 15-bit value or the
-    // sentinel, and the table has the sentinel entry.
-    i.iter().map(|&i| *lut.get_unchecked(i as usize) as i64).sum()
+    i.iter().map(|&i| lut.entry(i)).sum()
 }
 
 /// The numerator's log difference on 4 lanes where `mask` is set, in
@@ -796,7 +785,7 @@ unsafe fn numerator4(
     s2: __m128i,
     s12: __m128i,
     mask: __m128i,
-    lut: &[u16],
+    lut: &Log2Table,
     gain_limit: __m256d,
     acc: &mut Acc,
 ) {
@@ -816,22 +805,19 @@ unsafe fn numerator4(
     // the octave and the top 15 mantissa bits the table index.
     let (b1, b2) = (_mm256_castpd_si256(n1t), _mm256_castpd_si256(n1));
     let m15 = _mm256_set1_epi64x(0x7FFF);
-    let mask = _mm256_cvtepi32_epi64(mask);
-    // Both indices in one 64-bit lane; the sentinel where masked out.
-    let idx = _mm256_or_si256(
-        _mm256_and_si256(_mm256_srli_epi64(b1, 37), m15),
-        _mm256_slli_epi64(_mm256_and_si256(_mm256_srli_epi64(b2, 37), m15), 32),
+    // The low 32 bits of each 64-bit lane, as 4 lanes.
+    let narrow =
+        |v: __m256i| _mm256_castsi256_si128(_mm256_permutevar8x32_epi32(v, _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6)));
+    // Both index sets in one vector, the sentinel where masked out.
+    let idx = _mm256_set_m128i(
+        narrow(_mm256_and_si256(_mm256_srli_epi64(b2, 37), m15)),
+        narrow(_mm256_and_si256(_mm256_srli_epi64(b1, 37), m15)),
     );
-    let sentinel = _mm256_set1_epi64x((LOG2_SENTINEL as i64) << 32 | LOG2_SENTINEL as i64);
-    let idx = _mm256_blendv_epi8(sentinel, idx, mask);
-    let mut i = [0u64; 4];
+    let idx = _mm256_blendv_epi8(_mm256_set1_epi32(LOG2_SENTINEL as i32), idx, _mm256_set_m128i(mask, mask));
+    let mut i = [0u32; 8];
     _mm256_storeu_si256(i.as_mut_ptr().cast(), idx);
-    debug_assert!(lut.len() > LOG2_SENTINEL);
-    // SAFETY: both halves are 15-bit indices or the sentinel.
-    acc.num_table += i
-        .iter()
-        .map(|&i| *lut.get_unchecked(i as u32 as usize) as i64 - *lut.get_unchecked((i >> 32) as usize) as i64)
-        .sum::<i64>();
+    acc.num_table += (0..4).map(|k| lut.entry(i[k]) - lut.entry(i[k + 4])).sum::<i64>();
+    let mask = _mm256_cvtepi32_epi64(mask);
     let ediff = _mm256_sub_epi64(_mm256_srli_epi64(b1, 52), _mm256_srli_epi64(b2, 52));
     acc.num = _mm256_add_epi64(acc.num, _mm256_and_si256(_mm256_slli_epi64(ediff, 11), mask));
 }
