@@ -12,38 +12,61 @@
 
 use std::f64::consts::PI;
 
+/// C initialises these `float` tables from `double` literals: parsed to
+/// double, then rounded to float. An `f32` literal rounds once from decimal
+/// and can land on the other neighbour, so every table goes through this.
+const fn f32s<const N: usize>(x: [f64; N]) -> [f32; N] {
+    let mut out = [0f32; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = x[i] as f32;
+        i += 1;
+    }
+    out
+}
+
+const fn f32_2<const N: usize, const M: usize>(x: [[f64; N]; M]) -> [[f32; N]; M] {
+    let mut out = [[0f32; N]; M];
+    let mut i = 0;
+    while i < M {
+        out[i] = f32s(x[i]);
+        i += 1;
+    }
+    out
+}
+
 /// Luma noise-floor model of Watson et al. (1997), Table IV, subject "sfl":
 /// `a`, `k`, `f0` and the per-orientation gains `g`.
-const WATSON_A: f32 = 0.495;
-const WATSON_K: f32 = 0.466;
-const WATSON_F0: f32 = 0.401;
-const WATSON_G: [f32; 4] = [1.501, 1.0, 0.534, 1.0];
+const WATSON_A: f32 = 0.495f64 as f32;
+const WATSON_K: f32 = 0.466f64 as f32;
+const WATSON_F0: f32 = 0.401f64 as f32;
+const WATSON_G: [f32; 4] = f32s([1.501, 1.0, 0.534, 1.0]);
 
 /// Basis-function amplitudes of the 7-9 biorthogonal wavelet, by level and
 /// orientation (Watson et al. 1997, Table V, transposed).
-const BASIS_AMPLITUDES: [[f32; 4]; 6] = [
+const BASIS_AMPLITUDES: [[f32; 4]; 6] = f32_2([
     [0.62171, 0.67234, 0.72709, 0.67234],
     [0.34537, 0.41317, 0.49428, 0.41317],
     [0.18004, 0.22727, 0.28688, 0.22727],
     [0.091401, 0.11792, 0.15214, 0.11792],
     [0.045943, 0.059758, 0.077727, 0.059758],
     [0.023013, 0.030018, 0.039156, 0.030018],
-];
+]);
 
 /// Luminance anchors (cd/m2) of the Barten CSF fit used by HDR-VDP-2.2.1,
 /// and the fitted parameters at each anchor.
-const BARTEN_ANCHORS: [f32; 6] = [0.002, 0.02, 0.2, 2.0, 20.0, 150.0];
-const BARTEN_PARAMS: [[f32; 5]; 6] = [
+const BARTEN_ANCHORS: [f32; 6] = f32s([0.002, 0.02, 0.2, 2.0, 20.0, 150.0]);
+const BARTEN_PARAMS: [[f32; 5]; 6] = f32_2([
     [0.0160737, 0.991265, 3.74038, 0.50722, 4.46044],
     [0.383873, 0.800889, 3.54104, 0.682505, 4.94958],
     [0.929301, 0.476505, 4.37453, 0.750315, 5.28678],
     [1.29776, 0.405782, 4.40602, 0.935314, 5.61425],
     [1.49222, 0.334278, 3.79542, 1.07327, 6.4635],
     [1.46213, 0.394533, 2.7755, 1.16577, 7.45665],
-];
-const BARTEN_SA: [f32; 4] = [30.162, 4.0627, 1.6596, 0.2712];
-const BARTEN_MTF_A: [f32; 4] = [0.424838596301290, 0.572435103936480, 0.000167576239164937, 0.00255872352306433];
-const BARTEN_MTF_B: [f32; 4] = [0.028, 0.37, 37.0, 360.0];
+]);
+const BARTEN_SA: [f32; 4] = f32s([30.162, 4.0627, 1.6596, 0.2712]);
+const BARTEN_MTF_A: [f32; 4] = f32s([0.424838596301290, 0.572435103936480, 0.000167576239164937, 0.00255872352306433]);
+const BARTEN_MTF_B: [f32; 4] = f32s([0.028, 0.37, 37.0, 360.0]);
 
 /// Luminance (cd/m2) the Barten CSF is evaluated at.
 const CSF_LUMINANCE: f64 = 100.0;
@@ -52,22 +75,22 @@ const CSF_LUMINANCE: f64 = 100.0;
 /// orientation 0 = horizontal/vertical, 1 = diagonal. Keyed by (display
 /// height, viewing distance). `MAE` tables are the later L1-optimised fit.
 type Blend = [[f32; 4]; 2];
-const BLEND_1080_3H: Blend = [[0.01183, 0.025026, 0.04295, 0.058621], [0.004302, 0.011778, 0.023918, 0.035901]];
-const BLEND_1080_5H: Blend = [[0.004212, 0.014809, 0.029642, 0.047464], [0.000984, 0.005852, 0.0146, 0.027574]];
-const BLEND_2160_3H: Blend = [[0.00226, 0.01183, 0.025026, 0.04295], [0.000479, 0.004302, 0.011778, 0.023918]];
-const BLEND_2160_5H: Blend = [[0.000092, 0.004212, 0.014809, 0.029642], [0.000050, 0.000984, 0.005852, 0.0146]];
-const BLEND_720_3H: Blend = [[0.018715, 0.035637, 0.052798, 0.061509], [0.007999, 0.018396, 0.031851, 0.037718]];
-const BLEND_720_5H: Blend = [[0.010144, 0.022561, 0.040309, 0.05672], [0.003463, 0.010282, 0.021839, 0.034641]];
-const BLEND_480_3H: Blend = [[0.027961, 0.045875, 0.060275, 0.056234], [0.013572, 0.026277, 0.036959, 0.034511]];
-const BLEND_480_5H: Blend = [[0.016781, 0.032822, 0.05032, 0.061594], [0.00691, 0.016545, 0.029917, 0.037777]];
-const MAE_1080_3H: Blend = [[0.011249, 0.022606, 0.035930, 0.045673], [0.004097, 0.010921, 0.021430, 0.031313]];
-const MAE_1080_5H: Blend = [[0.004052, 0.013939, 0.026298, 0.038833], [0.000927, 0.005544, 0.013415, 0.024515]];
-const MAE_2160_3H: Blend = [[0.002166, 0.011249, 0.022606, 0.035930], [0.000447, 0.004097, 0.010921, 0.021430]];
-const MAE_2160_5H: Blend = [[0.000077, 0.004052, 0.013939, 0.026298], [0.000045, 0.000927, 0.005544, 0.013415]];
-const MAE_720_3H: Blend = [[0.017329, 0.030870, 0.042134, 0.047410], [0.007509, 0.016707, 0.028072, 0.032722]];
-const MAE_720_5H: Blend = [[0.009689, 0.020577, 0.034162, 0.044523], [0.003302, 0.009579, 0.019661, 0.030318]];
-const MAE_480_3H: Blend = [[0.024969, 0.037825, 0.046676, 0.043974], [0.012511, 0.023424, 0.032139, 0.030166]];
-const MAE_480_5H: Blend = [[0.015665, 0.028766, 0.040612, 0.047483], [0.006514, 0.015107, 0.026476, 0.032776]];
+const BLEND_1080_3H: Blend = f32_2([[0.01183, 0.025026, 0.04295, 0.058621], [0.004302, 0.011778, 0.023918, 0.035901]]);
+const BLEND_1080_5H: Blend = f32_2([[0.004212, 0.014809, 0.029642, 0.047464], [0.000984, 0.005852, 0.0146, 0.027574]]);
+const BLEND_2160_3H: Blend = f32_2([[0.00226, 0.01183, 0.025026, 0.04295], [0.000479, 0.004302, 0.011778, 0.023918]]);
+const BLEND_2160_5H: Blend = f32_2([[0.000092, 0.004212, 0.014809, 0.029642], [0.000050, 0.000984, 0.005852, 0.0146]]);
+const BLEND_720_3H: Blend = f32_2([[0.018715, 0.035637, 0.052798, 0.061509], [0.007999, 0.018396, 0.031851, 0.037718]]);
+const BLEND_720_5H: Blend = f32_2([[0.010144, 0.022561, 0.040309, 0.05672], [0.003463, 0.010282, 0.021839, 0.034641]]);
+const BLEND_480_3H: Blend = f32_2([[0.027961, 0.045875, 0.060275, 0.056234], [0.013572, 0.026277, 0.036959, 0.034511]]);
+const BLEND_480_5H: Blend = f32_2([[0.016781, 0.032822, 0.05032, 0.061594], [0.00691, 0.016545, 0.029917, 0.037777]]);
+const MAE_1080_3H: Blend = f32_2([[0.011249, 0.022606, 0.035930, 0.045673], [0.004097, 0.010921, 0.021430, 0.031313]]);
+const MAE_1080_5H: Blend = f32_2([[0.004052, 0.013939, 0.026298, 0.038833], [0.000927, 0.005544, 0.013415, 0.024515]]);
+const MAE_2160_3H: Blend = f32_2([[0.002166, 0.011249, 0.022606, 0.035930], [0.000447, 0.004097, 0.010921, 0.021430]]);
+const MAE_2160_5H: Blend = f32_2([[0.000077, 0.004052, 0.013939, 0.026298], [0.000045, 0.000927, 0.005544, 0.013415]]);
+const MAE_720_3H: Blend = f32_2([[0.017329, 0.030870, 0.042134, 0.047410], [0.007509, 0.016707, 0.028072, 0.032722]]);
+const MAE_720_5H: Blend = f32_2([[0.009689, 0.020577, 0.034162, 0.044523], [0.003302, 0.009579, 0.019661, 0.030318]]);
+const MAE_480_3H: Blend = f32_2([[0.024969, 0.037825, 0.046676, 0.043974], [0.012511, 0.023424, 0.032139, 0.030166]]);
+const MAE_480_5H: Blend = f32_2([[0.015665, 0.028766, 0.040612, 0.047483], [0.006514, 0.015107, 0.026476, 0.032776]]);
 
 /// The contrast sensitivity functions `adm_csf_mode` selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,18 +184,27 @@ impl Viewing {
     /// (as a float, which is what libvmaf then computes with) otherwise.
     fn blend(&self, level: usize, orientation: usize, mae: bool) -> f32 {
         let (h, d) = (self.ref_display_height, self.norm_view_dist);
-        let table = match (h, d) {
-            (1080, d) if d == 3.0 => [BLEND_1080_3H, MAE_1080_3H],
-            (1080, d) if d == 5.0 => [BLEND_1080_5H, MAE_1080_5H],
+        let table = if h == 1080 && d == 3.0 {
+            [BLEND_1080_3H, MAE_1080_3H]
+        } else if h == 1080 && d == 5.0 {
+            [BLEND_1080_5H, MAE_1080_5H]
+        } else if h == 2160 && d == 1.5 {
             // 2160 lines at 1.5 heights has the pixel density of 1080 at 3.
-            (2160, d) if d == 1.5 => [BLEND_1080_3H, MAE_1080_3H],
-            (2160, d) if d == 3.0 => [BLEND_2160_3H, MAE_2160_3H],
-            (2160, d) if d == 5.0 => [BLEND_2160_5H, MAE_2160_5H],
-            (720, d) if d == 3.0 => [BLEND_720_3H, MAE_720_3H],
-            (720, d) if d == 5.0 => [BLEND_720_5H, MAE_720_5H],
-            (480, d) if d == 3.0 => [BLEND_480_3H, MAE_480_3H],
-            (480, d) if d == 5.0 => [BLEND_480_5H, MAE_480_5H],
-            _ => return -22.0,
+            [BLEND_1080_3H, MAE_1080_3H]
+        } else if h == 2160 && d == 3.0 {
+            [BLEND_2160_3H, MAE_2160_3H]
+        } else if h == 2160 && d == 5.0 {
+            [BLEND_2160_5H, MAE_2160_5H]
+        } else if h == 720 && d == 3.0 {
+            [BLEND_720_3H, MAE_720_3H]
+        } else if h == 720 && d == 5.0 {
+            [BLEND_720_5H, MAE_720_5H]
+        } else if h == 480 && d == 3.0 {
+            [BLEND_480_3H, MAE_480_3H]
+        } else if h == 480 && d == 5.0 {
+            [BLEND_480_5H, MAE_480_5H]
+        } else {
+            return -22.0;
         };
         table[mae as usize][orientation][level]
     }
@@ -347,7 +379,7 @@ pub const MIN_SIDE: usize = 33;
 
 impl Level {
     pub fn new(level: usize, in_w: usize, in_h: usize, view: &Viewing) -> Level {
-        let (w, h) = ((in_w + 1) / 2, (in_h + 1) / 2);
+        let (w, h) = (in_w.div_ceil(2), in_h.div_ceil(2));
         let cols = scored_span(w);
         let rows = scored_span(h);
         let area = (rows.len() * cols.len()) as i32;
