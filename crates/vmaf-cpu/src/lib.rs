@@ -13,7 +13,8 @@ use vmaf_core::{CpuLevel, ExtractorSpec};
 
 /// Every CPU extractor. Adding a feature is one module under `features/`
 /// and one line here.
-pub static EXTRACTORS: &[&ExtractorSpec] = &[&features::psnr::SPEC, &features::integer_adm::SPEC];
+pub static EXTRACTORS: &[&ExtractorSpec] =
+    &[&features::psnr::SPEC, &features::integer_adm::SPEC, &features::float_adm::SPEC];
 
 /// The best level this CPU supports, lowered by the `VMAF_CPU_LEVEL`
 /// environment variable (`scalar`, `avx2`, `avx512`) when set, so the whole

@@ -17,8 +17,8 @@
 //! - `x86.rs`: AVX2 and AVX-512 row kernels, tested equal to the scalar ones.
 
 mod compute;
-mod params;
-mod scalar;
+pub(crate) mod params;
+pub(crate) mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
