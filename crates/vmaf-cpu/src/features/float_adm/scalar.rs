@@ -134,9 +134,9 @@ pub fn power(x: f32, p: f64) -> f32 {
 /// Reference energy of one row: per angle, the sum of |rf * x|^p.
 pub fn den_row(x: [&[f32]; 3], rf: [f32; 3], p: f64) -> [f32; 3] {
     let mut acc = [0f32; 3];
-    for j in 0..x[0].len() {
-        for k in 0..3 {
-            acc[k] += power((rf[k] * x[k][j]).abs(), p);
+    for k in 0..3 {
+        for &v in x[k] {
+            acc[k] += power((rf[k] * v).abs(), p);
         }
     }
     acc
