@@ -115,9 +115,16 @@ struct IntegerAdm {
 /// instructions).
 fn kernels(level: CpuLevel) -> &'static Kernels {
     #[cfg(target_arch = "x86_64")]
-    if level >= CpuLevel::Avx2 {
-        if let Some(k) = x86::avx2() {
-            return k;
+    {
+        if level >= CpuLevel::Avx512 {
+            if let Some(k) = x86::avx512() {
+                return k;
+            }
+        }
+        if level >= CpuLevel::Avx2 {
+            if let Some(k) = x86::avx2() {
+                return k;
+            }
         }
     }
     let _ = level;

@@ -57,6 +57,9 @@ fn levels() -> Vec<Kernels> {
     if let Some(k) = avx2() {
         v.push(Kernels { ..*k });
     }
+    if let Some(k) = avx512() {
+        v.push(Kernels { ..*k });
+    }
     v
 }
 
