@@ -579,9 +579,6 @@ mod avx2 {
                 let v = _mm256_max_epi32(_mm256_sub_epi32(_mm256_abs_epi32(v), t), zero);
                 // Below-threshold samples add exactly 0 (the rounding
                 // constants are below the shifts), common for AIM.
-                if _mm256_testz_si256(v, v) != 0 {
-                    continue;
-                }
                 let c = cube8(
                     v,
                     _mm256_set1_epi64x(sh.sq_add[k]),
@@ -929,9 +926,6 @@ mod avx2 {
             for k in 0..3 {
                 let v = csf32x8(ld(x[k].as_ptr().add(j)), _mm256_set1_epi64x(rf[k] as i64));
                 let v = _mm256_max_epi32(_mm256_sub_epi32(_mm256_abs_epi32(v), th), zero);
-                if _mm256_testz_si256(v, v) != 0 {
-                    continue;
-                }
                 acc[k] = _mm256_add_epi64(acc[k], cube8(v, sq_add, sq_shift, cub_add, sh.cub_shift[0]));
             }
             j += 8;

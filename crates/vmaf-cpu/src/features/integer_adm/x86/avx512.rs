@@ -188,9 +188,6 @@ pub unsafe fn cm0_row(x: [&[i16]; 3], rf: [u16; 3], thr: &[i32], sh: &CmShifts) 
             let v = _mm512_mullo_epi32(ld16x16(x[k].as_ptr().add(j)), _mm512_set1_epi32(rf[k] as i32));
             let t = _mm512_sll_epi32(th, _mm_cvtsi32_si128(sh.thr_shift[k] as i32));
             let v = _mm512_max_epi32(_mm512_sub_epi32(_mm512_abs_epi32(v), t), zero);
-            if _mm512_test_epi32_mask(v, v) == 0 {
-                continue;
-            }
             let c = cube16(
                 v,
                 _mm512_set1_epi64(sh.sq_add[k]),
@@ -449,9 +446,6 @@ pub unsafe fn cm_row(x: [&[i32]; 3], rf: [u32; 3], thr: &[i32], sh: &CmShifts) -
         for k in 0..3 {
             let v = csf32x16(ld(x[k].as_ptr().add(j)), _mm512_set1_epi64(rf[k] as i64));
             let v = _mm512_max_epi32(_mm512_sub_epi32(_mm512_abs_epi32(v), th), zero);
-            if _mm512_test_epi32_mask(v, v) == 0 {
-                continue;
-            }
             acc[k] = _mm512_add_epi64(acc[k], cube16(v, sq_add, sq_shift, cub_add, cub_shift));
         }
         j += 16;
