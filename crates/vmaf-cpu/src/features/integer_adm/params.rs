@@ -1,14 +1,13 @@
 //! Everything integer ADM derives from its options and the picture size
-//! before the first frame: contrast-sensitivity factors, their fixed-point
-//! forms, the border regions each stage works on and the rounding shifts of
-//! every accumulation.
+//! before the first frame: the CSF factors (from `adm_csf.rs`) and their
+//! fixed-point forms, the border regions each stage works on and the
+//! rounding shifts of every accumulation, plus the conversion of the final
+//! integer sums to libvmaf's float scores.
 //!
-//! The factors are computed in the same mix of `float` and `double` steps
-//! libvmaf uses (a `float` result of a `double` expression rounds once at the
-//! end), because their fixed-point forms feed bit-exact integer arithmetic:
-//! one rounding done differently moves a fixed-point factor by one unit and
-//! every score with it. C's out-of-range float-to-integer conversions are
-//! reproduced as x86-64 GCC code performs them.
+//! Fixed-point factors feed bit-exact integer arithmetic: one rounding done
+//! differently moves a factor by one unit and every score with it, so C's
+//! float-to-integer conversions (out-of-range ones included) are reproduced
+//! as x86-64 GCC code performs them.
 
 use crate::features::adm_csf;
 
