@@ -20,6 +20,7 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::integer_vif::SPEC,
     &features::float_vif::SPEC,
     &features::integer_adm::SPEC,
+    &features::float_adm::SPEC,
 ];
 
 /// The best level this CPU supports, lowered by the `VMAF_CPU_LEVEL`

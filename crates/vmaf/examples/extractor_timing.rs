@@ -4,7 +4,8 @@
 //!
 //! The clip is decoded into memory first, so only the extractor is timed
 //! (one instance, one thread, `submit` + `collect` per frame). Prints the
-//! median and best per-frame time over the frames, after one warm-up pass.
+//! median, mean and best per-frame time over the frames, after one warm-up
+//! pass.
 //! `TIMING_LEVEL=scalar|avx2|avx512` times that level only (for profiling).
 
 use std::path::PathBuf;
@@ -61,9 +62,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 sink.clear();
             }
         }
+        let mean = times.iter().sum::<f64>() / times.len() as f64;
         times.sort_by(f64::total_cmp);
         println!(
-            "{level:?}: median {:.3} ms/frame, best {:.3} ms (checksum {checksum:.9})",
+            "{level:?}: median {:.3} ms/frame, mean {mean:.3}, best {:.3} (checksum {checksum:.9})",
             times[times.len() / 2],
             times[0]
         );

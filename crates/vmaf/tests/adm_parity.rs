@@ -24,7 +24,7 @@ fn printed_names(rep: &vmaf::Report) -> HashMap<String, vmaf_core::FeatureId> {
 
 /// Compares every frame of every golden key that `wanted` accepts; returns
 /// the number of values compared.
-fn compare(pair: &str, golden: &Golden, rep: &vmaf::Report, wanted: impl Fn(&str) -> bool, same: impl Fn(f64, f64) -> bool) -> usize {
+fn compare(pair: &str, golden: &Golden, rep: &vmaf::Report, wanted: impl Fn(&str) -> bool, mut same: impl FnMut(f64, f64) -> bool) -> usize {
     let names = printed_names(rep);
     assert_eq!(rep.frames as usize, golden.frames.len(), "{pair}");
     let mut n = 0;
@@ -137,4 +137,46 @@ fn integer_adm_with_v1_model_options_matches_libvmaf() {
         }
     }
     assert!(checked > 5000, "only {checked} values compared");
+}
+
+fn full_golden(pair: &str) -> Golden {
+    golden(pair, "full").or_else(|| golden(pair, "luma-full")).expect("golden")
+}
+
+/// vmaf_v0.6.1neg runs integer ADM with `adm_enhn_gain_limit=1`; its
+/// features are in the `full` goldens with the `_egl_1` suffix.
+#[test]
+fn integer_adm_without_enhancement_gain_matches_libvmaf() {
+    let mut checked = 0;
+    for pair in PAIRS {
+        let g = full_golden(pair);
+        let rep = score(pair, "adm", &[("adm_enhn_gain_limit", "1")], 1);
+        let keys: Vec<String> = INTEGER_KEYS.iter().map(|k| format!("{k}_egl_1")).collect();
+        let n = compare(pair, &g, &rep, |k| keys.iter().any(|x| x == k), same_at_6);
+        assert_eq!(n, 7 * g.frames.len(), "{pair}");
+        checked += n;
+    }
+    assert!(checked > 1500, "only {checked} values compared");
+}
+
+const FLOAT_KEYS: &[&str] = &["adm2", "aim", "adm3", "adm_scale0", "adm_scale1", "adm_scale2", "adm_scale3"];
+
+#[test]
+fn float_adm_matches_libvmaf_within_1e4() {
+    let mut checked = 0;
+    let mut worst = 0f64;
+    for pair in PAIRS {
+        let g = full_golden(pair);
+        for threads in [1, 2] {
+            let rep = score(pair, "float_adm", &[], threads);
+            let n = compare(pair, &g, &rep, |k| FLOAT_KEYS.contains(&k), |a, b| {
+                worst = worst.max((a - b).abs());
+                (a - b).abs() <= 1e-4
+            });
+            assert_eq!(n, 7 * g.frames.len(), "{pair}");
+            checked += n;
+        }
+    }
+    eprintln!("float_adm: largest difference from libvmaf {worst:.2e} over {checked} values");
+    assert!(checked > 3000, "only {checked} values compared");
 }

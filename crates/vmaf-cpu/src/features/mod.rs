@@ -1,5 +1,7 @@
 //! One module per feature extractor; each exports its registry entry `SPEC`.
 
+pub mod adm_csf;
+pub mod float_adm;
 pub mod float_motion;
 pub mod float_vif;
 pub mod integer_adm;

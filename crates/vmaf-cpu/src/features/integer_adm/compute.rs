@@ -24,7 +24,10 @@ use super::params::{Level, MIN_SIDE};
 use super::scalar;
 
 /// One implementation of every row kernel; the scalar one is the
-/// reference, SIMD ones must match it bit for bit.
+/// reference, SIMD ones must match it bit for bit. The signatures are
+/// spelled out (rather than aliased) so the table reads as the kernels'
+/// interface.
+#[allow(clippy::type_complexity)]
 pub struct Kernels {
     pub dwt0_vertical_u8: fn([&[u8]; 4], u32, &mut [i16], &mut [i16]),
     pub dwt0_vertical_u16: fn([&[u16]; 4], u32, &mut [i16], &mut [i16]),
@@ -35,7 +38,6 @@ pub struct Kernels {
     pub cm0_row: fn([&[i16]; 3], [u16; 3], &[i32], &super::params::CmShifts) -> [i64; 3],
     pub den0_row: fn([&[i16]; 3]) -> [u64; 3],
     pub dwt_vertical: fn([&[i32]; 4], u32, i64, &mut [i32], &mut [i32]),
-    #[allow(clippy::type_complexity)]
     pub dwt_horizontal:
         fn(&[i32], &[i32], u32, i64, std::ops::Range<usize>, &mut [i32], &mut [i32], &mut [i32], &mut [i32]),
     pub decouple: fn([&[i32]; 3], [&[i32]; 3], f64, f32, [&mut [i32]; 3], [&mut [i32]; 3]),
@@ -176,8 +178,8 @@ impl Pipeline {
     pub fn run(&mut self, reference: Luma<'_>, distorted: Luma<'_>) -> [LevelScores; 4] {
         let mut out = [LevelScores::default(); 4];
         out[0] = self.level0(reference, distorted);
-        for l in 1..4 {
-            out[l] = self.level(l);
+        for (l, o) in out.iter_mut().enumerate().skip(1) {
+            *o = self.level(l);
         }
         out
     }

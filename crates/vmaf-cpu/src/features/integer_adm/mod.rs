@@ -17,8 +17,8 @@
 //! - `x86.rs`: AVX2 and AVX-512 row kernels, tested equal to the scalar ones.
 
 mod compute;
-mod params;
-mod scalar;
+pub(crate) mod params;
+pub(crate) mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -115,9 +115,16 @@ struct IntegerAdm {
 /// instructions).
 fn kernels(level: CpuLevel) -> &'static Kernels {
     #[cfg(target_arch = "x86_64")]
-    if level >= CpuLevel::Avx2 {
-        if let Some(k) = x86::avx2() {
-            return k;
+    {
+        if level >= CpuLevel::Avx512 {
+            if let Some(k) = x86::avx512() {
+                return k;
+            }
+        }
+        if level >= CpuLevel::Avx2 {
+            if let Some(k) = x86::avx2() {
+                return k;
+            }
         }
     }
     let _ = level;

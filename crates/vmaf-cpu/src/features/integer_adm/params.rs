@@ -1,73 +1,17 @@
 //! Everything integer ADM derives from its options and the picture size
-//! before the first frame: contrast-sensitivity factors, their fixed-point
-//! forms, the border regions each stage works on and the rounding shifts of
-//! every accumulation.
+//! before the first frame: the CSF factors (from `adm_csf.rs`) and their
+//! fixed-point forms, the border regions each stage works on and the
+//! rounding shifts of every accumulation, plus the conversion of the final
+//! integer sums to libvmaf's float scores.
 //!
-//! The factors are computed in the same mix of `float` and `double` steps
-//! libvmaf uses (a `float` result of a `double` expression rounds once at the
-//! end), because their fixed-point forms feed bit-exact integer arithmetic:
-//! one rounding done differently moves a fixed-point factor by one unit and
-//! every score with it. C's out-of-range float-to-integer conversions are
-//! reproduced as x86-64 GCC code performs them.
+//! Fixed-point factors feed bit-exact integer arithmetic: one rounding done
+//! differently moves a factor by one unit and every score with it, so C's
+//! float-to-integer conversions (out-of-range ones included) are reproduced
+//! as x86-64 GCC code performs them.
 
-use std::f64::consts::PI;
+use crate::features::adm_csf;
 
-/// Luma noise-floor model of Watson et al. (1997), Table IV, subject "sfl":
-/// `a`, `k`, `f0` and the per-orientation gains `g`.
-const WATSON_A: f32 = 0.495;
-const WATSON_K: f32 = 0.466;
-const WATSON_F0: f32 = 0.401;
-const WATSON_G: [f32; 4] = [1.501, 1.0, 0.534, 1.0];
-
-/// Basis-function amplitudes of the 7-9 biorthogonal wavelet, by level and
-/// orientation (Watson et al. 1997, Table V, transposed).
-const BASIS_AMPLITUDES: [[f32; 4]; 6] = [
-    [0.62171, 0.67234, 0.72709, 0.67234],
-    [0.34537, 0.41317, 0.49428, 0.41317],
-    [0.18004, 0.22727, 0.28688, 0.22727],
-    [0.091401, 0.11792, 0.15214, 0.11792],
-    [0.045943, 0.059758, 0.077727, 0.059758],
-    [0.023013, 0.030018, 0.039156, 0.030018],
-];
-
-/// Luminance anchors (cd/m2) of the Barten CSF fit used by HDR-VDP-2.2.1,
-/// and the fitted parameters at each anchor.
-const BARTEN_ANCHORS: [f32; 6] = [0.002, 0.02, 0.2, 2.0, 20.0, 150.0];
-const BARTEN_PARAMS: [[f32; 5]; 6] = [
-    [0.0160737, 0.991265, 3.74038, 0.50722, 4.46044],
-    [0.383873, 0.800889, 3.54104, 0.682505, 4.94958],
-    [0.929301, 0.476505, 4.37453, 0.750315, 5.28678],
-    [1.29776, 0.405782, 4.40602, 0.935314, 5.61425],
-    [1.49222, 0.334278, 3.79542, 1.07327, 6.4635],
-    [1.46213, 0.394533, 2.7755, 1.16577, 7.45665],
-];
-const BARTEN_SA: [f32; 4] = [30.162, 4.0627, 1.6596, 0.2712];
-const BARTEN_MTF_A: [f32; 4] = [0.424838596301290, 0.572435103936480, 0.000167576239164937, 0.00255872352306433];
-const BARTEN_MTF_B: [f32; 4] = [0.028, 0.37, 37.0, 360.0];
-
-/// Luminance (cd/m2) the Barten CSF is evaluated at.
-const CSF_LUMINANCE: f64 = 100.0;
-
-/// Pre-computed Barten/Watson blends, `[orientation][scale]` with
-/// orientation 0 = horizontal/vertical, 1 = diagonal. Keyed by (display
-/// height, viewing distance). `MAE` tables are the later L1-optimised fit.
-type Blend = [[f32; 4]; 2];
-const BLEND_1080_3H: Blend = [[0.01183, 0.025026, 0.04295, 0.058621], [0.004302, 0.011778, 0.023918, 0.035901]];
-const BLEND_1080_5H: Blend = [[0.004212, 0.014809, 0.029642, 0.047464], [0.000984, 0.005852, 0.0146, 0.027574]];
-const BLEND_2160_3H: Blend = [[0.00226, 0.01183, 0.025026, 0.04295], [0.000479, 0.004302, 0.011778, 0.023918]];
-const BLEND_2160_5H: Blend = [[0.000092, 0.004212, 0.014809, 0.029642], [0.000050, 0.000984, 0.005852, 0.0146]];
-const BLEND_720_3H: Blend = [[0.018715, 0.035637, 0.052798, 0.061509], [0.007999, 0.018396, 0.031851, 0.037718]];
-const BLEND_720_5H: Blend = [[0.010144, 0.022561, 0.040309, 0.05672], [0.003463, 0.010282, 0.021839, 0.034641]];
-const BLEND_480_3H: Blend = [[0.027961, 0.045875, 0.060275, 0.056234], [0.013572, 0.026277, 0.036959, 0.034511]];
-const BLEND_480_5H: Blend = [[0.016781, 0.032822, 0.05032, 0.061594], [0.00691, 0.016545, 0.029917, 0.037777]];
-const MAE_1080_3H: Blend = [[0.011249, 0.022606, 0.035930, 0.045673], [0.004097, 0.010921, 0.021430, 0.031313]];
-const MAE_1080_5H: Blend = [[0.004052, 0.013939, 0.026298, 0.038833], [0.000927, 0.005544, 0.013415, 0.024515]];
-const MAE_2160_3H: Blend = [[0.002166, 0.011249, 0.022606, 0.035930], [0.000447, 0.004097, 0.010921, 0.021430]];
-const MAE_2160_5H: Blend = [[0.000077, 0.004052, 0.013939, 0.026298], [0.000045, 0.000927, 0.005544, 0.013415]];
-const MAE_720_3H: Blend = [[0.017329, 0.030870, 0.042134, 0.047410], [0.007509, 0.016707, 0.028072, 0.032722]];
-const MAE_720_5H: Blend = [[0.009689, 0.020577, 0.034162, 0.044523], [0.003302, 0.009579, 0.019661, 0.030318]];
-const MAE_480_3H: Blend = [[0.024969, 0.037825, 0.046676, 0.043974], [0.012511, 0.023424, 0.032139, 0.030166]];
-const MAE_480_5H: Blend = [[0.015665, 0.028766, 0.040612, 0.047483], [0.006514, 0.015107, 0.026476, 0.032776]];
+pub use crate::features::adm_csf::cos_1deg_sq;
 
 /// The contrast sensitivity functions `adm_csf_mode` selects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,90 +44,17 @@ pub struct Viewing {
 }
 
 impl Viewing {
-    /// Display visual resolution in pixels per degree (about 56.55 for
-    /// 1080 lines at three heights), rounded to `float` as libvmaf keeps it.
-    fn pixels_per_degree(&self) -> f32 {
-        (self.norm_view_dist * self.ref_display_height as f64 * PI / 180.0) as f32
-    }
-
-    /// Quantisation step of the noise-floor model at `level` and
-    /// orientation `theta` (Watson et al. 1997, formula 9).
-    fn watson_quant_step(&self, level: usize, theta: usize) -> f32 {
-        let r = self.pixels_per_degree();
-        let temp = (2f64.powf((level + 1) as f64) * WATSON_F0 as f64 * WATSON_G[theta] as f64 / r as f64).log10() as f32;
-        // k * temp * temp is a float product; the rest is double.
-        let q = 2.0 * WATSON_A as f64 * 10f64.powf((WATSON_K * temp * temp) as f64)
-            / BASIS_AMPLITUDES[level][theta] as f64;
-        q as f32
-    }
-
-    /// Barten's CSF as simplified in HDR-VDP-2 (Mantiuk et al. 2011), times
-    /// its optical MTF and rod/cone sensitivity, at the nominal frequency of
-    /// DWT `level`.
-    fn barten(&self, level: usize, scale: f64) -> f32 {
-        let r = self.pixels_per_degree();
-        let freq = (r as f64 / 2f64.powf((level + 1) as f64)) as f32;
-        let lum = CSF_LUMINANCE;
-        let lo = BARTEN_ANCHORS[0] as f64;
-        let hi = BARTEN_ANCHORS[5] as f64;
-        let clamped = if lum > hi { hi } else if lum < lo { lo } else { lum };
-        let (mut left, mut right) = (0, 0);
-        for i in 0..5 {
-            if clamped >= BARTEN_ANCHORS[i] as f64 && clamped <= BARTEN_ANCHORS[i + 1] as f64 {
-                left = i;
-                right = i + 1;
-                break;
-            }
-        }
-        let left_pos = (BARTEN_ANCHORS[left] as f64).log10() as f32;
-        let right_pos = (BARTEN_ANCHORS[right] as f64).log10() as f32;
-        let sample_pos = clamped.log10() as f32;
-        let lerp = |k: usize| {
-            let (lv, rv) = (BARTEN_PARAMS[left][k], BARTEN_PARAMS[right][k]);
-            lv + ((rv - lv) / (right_pos - left_pos)) * (sample_pos - left_pos)
-        };
-        let (p0, p1, p2, p3) = (lerp(1), lerp(2), lerp(3), lerp(4));
-        let a = (1.0 + ((p0 * freq) as f64).powf(p1 as f64)) as f32;
-        let b = (1.0 / (1.0 - (-((freq / 7.0) as f64).powf(2.0)).exp()).powf(p2 as f64)) as f32;
-        let csf = (p3 as f64 / ((a * b) as f64).powf(0.5)) as f32;
-        let mut mtf = 0.0f32;
-        for i in 0..4 {
-            mtf = (mtf as f64 + BARTEN_MTF_A[i] as f64 * ((-BARTEN_MTF_B[i] * freq) as f64).exp()) as f32;
-        }
-        let lum_f = lum as f32;
-        let rod_cone = (BARTEN_SA[0] as f64
-            * (((BARTEN_SA[1] / lum_f) as f64).powf(BARTEN_SA[2] as f64) + 1.0).powf(-BARTEN_SA[3] as f64))
-            as f32;
-        ((csf * mtf * rod_cone) as f64 * scale) as f32
-    }
-
-    /// A pre-computed blend for the supported viewing conditions; -EINVAL
-    /// (as a float, which is what libvmaf then computes with) otherwise.
-    fn blend(&self, level: usize, orientation: usize, mae: bool) -> f32 {
-        let (h, d) = (self.ref_display_height, self.norm_view_dist);
-        let table = match (h, d) {
-            (1080, d) if d == 3.0 => [BLEND_1080_3H, MAE_1080_3H],
-            (1080, d) if d == 5.0 => [BLEND_1080_5H, MAE_1080_5H],
-            // 2160 lines at 1.5 heights has the pixel density of 1080 at 3.
-            (2160, d) if d == 1.5 => [BLEND_1080_3H, MAE_1080_3H],
-            (2160, d) if d == 3.0 => [BLEND_2160_3H, MAE_2160_3H],
-            (2160, d) if d == 5.0 => [BLEND_2160_5H, MAE_2160_5H],
-            (720, d) if d == 3.0 => [BLEND_720_3H, MAE_720_3H],
-            (720, d) if d == 5.0 => [BLEND_720_5H, MAE_720_5H],
-            (480, d) if d == 3.0 => [BLEND_480_3H, MAE_480_3H],
-            (480, d) if d == 5.0 => [BLEND_480_5H, MAE_480_5H],
-            _ => return -22.0,
-        };
-        table[mae as usize][orientation][level]
-    }
-
     /// The CSF weights of DWT `level`: (horizontal/vertical, diagonal).
     pub fn factors(&self, level: usize) -> (f32, f32) {
+        let (d, h) = (self.norm_view_dist, self.ref_display_height);
         match self.mode {
-            CsfMode::Barten => (self.barten(level, self.csf_scale), self.barten(level, self.csf_diag_scale)),
-            CsfMode::BartenWatsonBlend => (self.blend(level, 0, false), self.blend(level, 1, false)),
-            CsfMode::BartenWatsonBlendMae => (self.blend(level, 0, true), self.blend(level, 1, true)),
-            CsfMode::Watson97 => (1.0 / self.watson_quant_step(level, 1), 1.0 / self.watson_quant_step(level, 2)),
+            CsfMode::Barten => (
+                adm_csf::barten(level, d, h, adm_csf::CSF_LUMINANCE, self.csf_scale),
+                adm_csf::barten(level, d, h, adm_csf::CSF_LUMINANCE, self.csf_diag_scale),
+            ),
+            CsfMode::BartenWatsonBlend => (adm_csf::blend(level, 0, d, h, false), adm_csf::blend(level, 1, d, h, false)),
+            CsfMode::BartenWatsonBlendMae => (adm_csf::blend(level, 0, d, h, true), adm_csf::blend(level, 1, d, h, true)),
+            CsfMode::Watson97 => (1.0 / adm_csf::watson_quant_step(level, 1, d, h), 1.0 / adm_csf::watson_quant_step(level, 2, d, h)),
         }
     }
 
@@ -237,13 +108,6 @@ pub fn scale_rfactor(v: &Viewing, level: usize) -> [u32; 3] {
     let f = v.angle_factors(level);
     let q32 = 2f64.powf(32.0);
     [c_double_to_u32(f[0] as f64 * q32), c_double_to_u32(f[1] as f64 * q32), c_double_to_u32(f[2] as f64 * q32)]
-}
-
-/// The cosine of one degree, squared, as the `float` the decoupling test
-/// compares against.
-pub fn cos_1deg_sq() -> f32 {
-    let c = (1.0 * PI / 180.0).cos();
-    (c * c) as f32
 }
 
 /// A half-open index range.
@@ -347,7 +211,7 @@ pub const MIN_SIDE: usize = 33;
 
 impl Level {
     pub fn new(level: usize, in_w: usize, in_h: usize, view: &Viewing) -> Level {
-        let (w, h) = ((in_w + 1) / 2, (in_h + 1) / 2);
+        let (w, h) = (in_w.div_ceil(2), in_h.div_ceil(2));
         let cols = scored_span(w);
         let rows = scored_span(h);
         let area = (rows.len() * cols.len()) as i32;

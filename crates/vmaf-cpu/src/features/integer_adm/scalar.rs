@@ -124,7 +124,7 @@ pub fn dwt0_horizontal(
     }
 }
 
-/// Splits an i16 sum the way C's `int16_t` assignment does.
+/// Clamps a Q15 gain to 0..=1.
 #[inline]
 fn clamp_k(k: i64) -> i64 {
     k.clamp(0, 32768)
@@ -135,7 +135,7 @@ fn clamp_k(k: i64) -> i64 {
 /// the two gradients point the same way (`angle`), enhancement beyond the
 /// reference is allowed up to `egl` times, capped at `t`.
 #[inline]
-fn restore(k: i64, o: i64, t: i64, angle: bool, egl: f64) -> i64 {
+pub fn restore(k: i64, o: i64, t: i64, angle: bool, egl: f64) -> i64 {
     let mut r = (k * o + 16384) >> 15;
     // libvmaf tests the sign of (k / 32768.f) * (o / 64.f); both factors
     // are exact and far from underflow, so the sign is that of k * o.
@@ -171,6 +171,17 @@ pub fn same_direction(oh: i64, ov: i64, th: i64, tv: i64, cos_sq: f32) -> bool {
     d >= 0.0 && d * d >= cos_sq as f64 * (o2 as f32 as f64 / 4096.0) * (t2 as f32 as f64 / 4096.0)
 }
 
+/// Gain `t / o` in Q15 for 16-bit coefficients, through the reciprocal
+/// table; 1 (32768) where the reference is 0.
+#[inline]
+pub fn gain16(o: i64, t: i64) -> i64 {
+    if o == 0 {
+        32768
+    } else {
+        clamp_k((DIV_LOOKUP[(o + 32768) as usize] as i64 * t + 16384) >> 15)
+    }
+}
+
 /// Level-0 decoupling of one row: splits each distorted coefficient into a
 /// part restored from the reference (`r`) and an additive impairment
 /// (`a = t - r`).
@@ -181,17 +192,10 @@ pub fn decouple0(o: [&[i16]; 3], t: [&[i16]; 3], egl: f64, cos_sq: f32, r: [&mut
         let (oh, ov, od) = (o[0][j] as i64, o[1][j] as i64, o[2][j] as i64);
         let (th, tv, td) = (t[0][j] as i64, t[1][j] as i64, t[2][j] as i64);
         let angle = same_direction(oh, ov, th, tv, cos_sq);
-        let gain = |o: i64, t: i64| {
-            if o == 0 {
-                32768
-            } else {
-                clamp_k((DIV_LOOKUP[(o + 32768) as usize] as i64 * t + 16384) >> 15)
-            }
-        };
         let out = [
-            restore(gain(oh, th), oh, th, angle, egl) as i16,
-            restore(gain(ov, tv), ov, tv, angle, egl) as i16,
-            restore(gain(od, td), od, td, angle, egl) as i16,
+            restore(gain16(oh, th), oh, th, angle, egl) as i16,
+            restore(gain16(ov, tv), ov, tv, angle, egl) as i16,
+            restore(gain16(od, td), od, td, angle, egl) as i16,
         ];
         rh[j] = out[0];
         rv[j] = out[1];
@@ -470,7 +474,7 @@ mod tests {
         dwt0_horizontal(&lo, &hi, 0..6, &mut a, &mut v, &mut h, &mut d);
         assert!(v.iter().chain(&h).chain(&d).all(|&x| x == 0));
         // (200 - 128) * 46342 / 256 * 46342 / 65536, with libvmaf's rounding.
-        let l = ((46342 * 200 - 46342 * 128 + 128) >> 8) as i32;
+        let l: i32 = (46342 * 200 - 46342 * 128 + 128) >> 8;
         assert_eq!(a[3], (46342 * l + 32768) >> 16);
     }
 }

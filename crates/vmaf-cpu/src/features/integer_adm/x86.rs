@@ -1,4 +1,5 @@
-//! AVX2 row kernels of integer ADM, bit-identical to `scalar.rs`.
+//! AVX2 row kernels of integer ADM, bit-identical to `scalar.rs`, and the
+//! tables that add the AVX-512 ones (`x86/avx512.rs`).
 //!
 //! Each kernel has the signature of its scalar twin and falls back to it
 //! for row ends and for the few samples a vector cannot cover. The tables
@@ -33,6 +34,35 @@ pub fn avx2() -> Option<&'static Kernels> {
         None
     }
 }
+
+/// The AVX-512 kernels (AVX2 ones where 512 bits gain nothing), when this
+/// CPU has AVX-512 F, BW, DQ and VL.
+pub fn avx512() -> Option<&'static Kernels> {
+    if is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512dq")
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("avx2")
+    {
+        Some(&AVX512)
+    } else {
+        None
+    }
+}
+
+static AVX512: Kernels = Kernels {
+    decouple0: decouple0_512,
+    csf0_fc: csf0_fc_512,
+    cm0_row: cm0_row_512,
+    den0_row: den0_row_512,
+    dwt_vertical: dwt_vertical_512,
+    dwt_horizontal: dwt_horizontal_512,
+    decouple: decouple_512,
+    csf_fc: csf_fc_512,
+    cm_row: cm_row_512,
+    den_row: den_row_512,
+    ..AVX2
+};
 
 static AVX2: Kernels = Kernels {
     dwt0_vertical_u8,
@@ -118,6 +148,51 @@ fn row_sum3(f: &[i32], n: usize, range: Range<usize>, out: &mut [i32]) {
 }
 fn threshold(up: &[i32], mid: &[i32], down: &[i32], f: &[i32], c: &[i32], out: &mut [i32]) {
     unsafe { avx2::threshold(up, mid, down, f, c, out) }
+}
+
+// SAFETY (all `_512` entry points): only reachable through `AVX512`, which
+// `avx512()` returns only when the CPU supports what they enable.
+
+fn decouple0_512(o: [&[i16]; 3], t: [&[i16]; 3], egl: f64, cos_sq: f32, r: [&mut [i16]; 3], a: [&mut [i16]; 3]) {
+    unsafe { avx512::decouple0(o, t, egl, cos_sq, r, a) }
+}
+fn csf0_fc_512(src: [&[i16]; 3], rf: [u16; 3], f: &mut [i32], c: &mut [i32]) {
+    unsafe { avx512::csf0_fc(src, rf, f, c) }
+}
+fn cm0_row_512(x: [&[i16]; 3], rf: [u16; 3], thr: &[i32], sh: &CmShifts) -> [i64; 3] {
+    unsafe { avx512::cm0_row(x, rf, thr, sh) }
+}
+fn den0_row_512(x: [&[i16]; 3]) -> [u64; 3] {
+    unsafe { avx512::den0_row(x) }
+}
+fn dwt_vertical_512(rows: [&[i32]; 4], shift: u32, add: i64, lo: &mut [i32], hi: &mut [i32]) {
+    unsafe { avx512::dwt_vertical(rows, shift, add, lo, hi) }
+}
+#[allow(clippy::too_many_arguments)]
+fn dwt_horizontal_512(
+    lo: &[i32],
+    hi: &[i32],
+    shift: u32,
+    add: i64,
+    range: Range<usize>,
+    a: &mut [i32],
+    v: &mut [i32],
+    h: &mut [i32],
+    d: &mut [i32],
+) {
+    unsafe { avx512::dwt_horizontal(lo, hi, shift, add, range, a, v, h, d) }
+}
+fn decouple_512(o: [&[i32]; 3], t: [&[i32]; 3], egl: f64, cos_sq: f32, r: [&mut [i32]; 3], a: [&mut [i32]; 3]) {
+    unsafe { avx512::decouple(o, t, egl, cos_sq, r, a) }
+}
+fn csf_fc_512(src: [&[i32]; 3], rf: [u32; 3], f: &mut [i32], c: &mut [i32]) {
+    unsafe { avx512::csf_fc(src, rf, f, c) }
+}
+fn cm_row_512(x: [&[i32]; 3], rf: [u32; 3], thr: &[i32], sh: &CmShifts) -> [i64; 3] {
+    unsafe { avx512::cm_row(x, rf, thr, sh) }
+}
+fn den_row_512(x: [&[i32]; 3], sh: &DenShifts) -> [u64; 3] {
+    unsafe { avx512::den_row(x, sh) }
 }
 
 /// Whether `egl` can be applied in integer arithmetic: libvmaf multiplies
@@ -502,6 +577,8 @@ mod avx2 {
                 let v = _mm256_mullo_epi32(ld8x16(x[k].as_ptr().add(j)), _mm256_set1_epi32(rf[k] as i32));
                 let t = _mm256_sll_epi32(th, _mm_cvtsi32_si128(sh.thr_shift[k] as i32));
                 let v = _mm256_max_epi32(_mm256_sub_epi32(_mm256_abs_epi32(v), t), zero);
+                // Below-threshold samples add exactly 0 (the rounding
+                // constants are below the shifts), common for AIM.
                 let c = cube8(
                     v,
                     _mm256_set1_epi64x(sh.sq_add[k]),
@@ -925,6 +1002,8 @@ mod avx2 {
         scalar::threshold(&up[j..n], &mid[j..n], &down[j..n], &f[j..n], &c[j..n], &mut out[j..]);
     }
 }
+
+mod avx512;
 
 #[cfg(test)]
 mod tests;

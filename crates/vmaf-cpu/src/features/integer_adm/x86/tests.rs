@@ -5,22 +5,7 @@ use super::super::compute::{Kernels, SCALAR};
 use super::super::params::{CsfMode, Level, Viewing};
 use super::*;
 
-/// A small deterministic generator (xorshift64*), so failures reproduce.
-pub struct Rng(u64);
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed.wrapping_mul(0x9E3779B97F4A7C15) | 1)
-    }
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545F4914F6CDD1D)
-    }
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use super::super::tests::Rng;
 
 /// Value patterns: full range, small, zero, max, min, alternating extremes,
 /// sparse extremes.
@@ -34,7 +19,7 @@ fn gen_i64(rng: &mut Rng, pattern: usize, min: i64, max: i64, small: i64, j: usi
         3 => max,
         4 => min,
         5 => {
-            if j % 2 == 0 {
+            if j & 1 == 0 {
                 max
             } else {
                 min
@@ -70,6 +55,9 @@ fn levels() -> Vec<Kernels> {
     // by value next to the scalar one.
     let mut v = Vec::new();
     if let Some(k) = avx2() {
+        v.push(Kernels { ..*k });
+    }
+    if let Some(k) = avx512() {
         v.push(Kernels { ..*k });
     }
     v
