@@ -314,4 +314,59 @@ mod tests {
             }
         }
     }
+
+    /// Flat pictures at the extremes of each depth: identical ones score
+    /// exactly 1, black against white almost 0, at every level alike.
+    #[test]
+    fn flat_extremes_agree_across_levels() {
+        let flat = |p: &mut Picture, v: u32| match p.data_mut() {
+            PictureData::U8(pl) => pl[0].data_mut().fill(v as u8),
+            PictureData::U16(pl) => pl[0].data_mut().fill(v as u16),
+        };
+        for bpc in [8u8, 10, 12, 16] {
+            let max = (1u32 << bpc) - 1;
+            for (w, h) in [(176u32, 176u32), (203, 181)] {
+                let g = Geometry::new(w, h, ChromaSampling::Cs420, bpc).unwrap();
+                let o = Options::parse("float_ms_ssim", OPTIONS, [("enable_lcs", "true")]).unwrap();
+                for (a, b) in [(0, 0), (max, max), (0, max), (max, 0)] {
+                    let mut out = Vec::new();
+                    for level in [CpuLevel::Scalar, CpuLevel::Avx2] {
+                        let mut e = create(&CreateArgs {
+                            options: &o,
+                            geometry: g,
+                            cpu_level: level,
+                        })
+                        .unwrap();
+                        let (mut r, mut d) = (Picture::new(g), Picture::new(g));
+                        flat(&mut r, a);
+                        flat(&mut d, b);
+                        e.submit(&FramePair {
+                            reference: &r,
+                            distorted: &d,
+                            index: 0,
+                        })
+                        .unwrap();
+                        let mut sink = FeatureSink::new();
+                        e.collect(0, &mut sink).unwrap();
+                        out.push(
+                            sink.entries()
+                                .iter()
+                                .map(|x| x.value.to_bits())
+                                .collect::<Vec<_>>(),
+                        );
+                    }
+                    assert_eq!(out[0], out[1], "{w}x{h} {bpc}-bit {a} vs {b}");
+                    let score = f64::from_bits(out[0][0]);
+                    if a == b {
+                        assert!((score - 1.0).abs() < 1e-6, "{w}x{h} {bpc}-bit {a}: {score}");
+                    } else {
+                        assert!(
+                            score.is_finite() && score < 0.5,
+                            "{w}x{h} {bpc}-bit {a} vs {b}: {score}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

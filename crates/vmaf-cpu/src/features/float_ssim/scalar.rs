@@ -150,28 +150,26 @@ pub trait Kernels: Sync {
 /// split into `f` phases (`phase[p][j] = padded[f·j + p]`), so that the
 /// samples under one tap, for consecutive outputs, are contiguous.
 pub struct DecimateRow<'a> {
-    /// Every source row, split, `row_len` apart.
+    /// Every source row, split.
     pub split: &'a [f32],
     /// Start in `split` of the source row under each kernel row.
     pub rows: &'a [usize],
-    /// Square kernel, `n` × `n`, row-major.
+    /// Offset, within a split row, of the sample under kernel column `u`
+    /// for output 0; output `x` reads `x` further on.
+    pub taps: &'a [usize],
+    /// Square kernel, `n` × `n` (`n = taps.len()`), row-major.
     pub kernel: &'a [f32],
-    pub n: usize,
-    /// Decimation factor.
-    pub f: usize,
-    /// Length of one phase of a split row.
-    pub phase_len: usize,
 }
 
 impl DecimateRow<'_> {
     /// Output sample `x`, the reference definition.
     #[inline]
     pub fn sample(&self, x: usize) -> f32 {
+        let n = self.taps.len();
         let mut sum = 0.0f64;
-        for (v, &row) in self.rows.iter().enumerate() {
-            for u in 0..self.n {
-                let s = self.split[row + (u % self.f) * self.phase_len + x + u / self.f];
-                sum += (s * self.kernel[v * self.n + u]) as f64;
+        for (&row, k) in self.rows.iter().zip(self.kernel.chunks_exact(n)) {
+            for (&t, &k) in self.taps.iter().zip(k) {
+                sum += (self.split[row + t + x] * k) as f64;
             }
         }
         sum as f32
@@ -321,20 +319,31 @@ pub fn decimated_len(n: usize, f: usize) -> usize {
     n / f + (n & 1)
 }
 
+/// A stretch of a split row copied from a source row: `len` samples from
+/// column `src` on, `step` apart, to offset `dst`.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    dst: usize,
+    src: usize,
+    len: usize,
+    step: usize,
+}
+
 /// A decimation plan for one input size: libvmaf's `_iqa_decimate` with a
 /// square `n`×`n` kernel and factor `f`, buffers included.
 pub struct Decimator {
     kernel: Vec<f32>,
     n: usize,
-    f: usize,
     w: usize,
-    h: usize,
     pub out_w: usize,
     pub out_h: usize,
-    phase_len: usize,
-    /// For each slot of a split row, the source column it holds (`None`:
-    /// never read).
-    col_map: Vec<Option<u32>>,
+    /// Length of one split row (`f` phases).
+    row_len: usize,
+    /// How a source row fills a split row: runs of samples `f` apart in
+    /// the interior, single samples where the border mirrors.
+    runs: Vec<Run>,
+    /// See [`DecimateRow::taps`].
+    taps: Vec<usize>,
     /// For each output row, the split-row starts of its `n` source rows.
     row_starts: Vec<usize>,
     split: Vec<f32>,
@@ -347,56 +356,61 @@ impl Decimator {
     pub fn new(w: usize, h: usize, f: usize, kernel: Vec<f32>, n: usize) -> Result<Self, String> {
         assert!(f >= 1 && n >= 1 && kernel.len() == n * n);
         let (out_w, out_h) = (decimated_len(w, f), decimated_len(h, f));
+        let mut plan = Decimator {
+            kernel,
+            n,
+            w,
+            out_w,
+            out_h,
+            row_len: 0,
+            runs: Vec::new(),
+            taps: Vec::new(),
+            row_starts: Vec::new(),
+            split: Vec::new(),
+        };
         if out_w == 0 || out_h == 0 {
-            // Nothing to compute, nothing read (a factor above the side of
-            // an even-sized picture).
-            return Ok(Decimator {
-                kernel,
-                n,
-                f,
-                w,
-                h,
-                out_w,
-                out_h,
-                phase_len: 0,
-                col_map: Vec::new(),
-                row_starts: Vec::new(),
-                split: Vec::new(),
-            });
+            // Nothing to compute and nothing read (a factor above the side
+            // of an even-sized picture).
+            return Ok(plan);
         }
         let c = (n / 2) as isize;
-        // Padded positions the kernel reads: the centre of output x is at
-        // f·x, taps run from -n/2 to n - 1 - n/2.
-        let needed_w = f * (out_w - 1) + n;
         let too_small =
             || format!("a {w}x{h} picture is too small to decimate by {f} with a {n}x{n} kernel");
+        // Padded position `pos` is source column `pos - n/2`, mirrored. The
+        // kernel centred on f·x reads positions f·x .. f·x + n - 1, which
+        // lie in phase `pos % f` at index `pos / f`.
         let phase_len = out_w - 1 + n.div_ceil(f);
-        let mut col_map = vec![None; f * phase_len];
-        for pos in 0..needed_w {
-            let src = reflect(pos as isize - c, w).ok_or_else(too_small)?;
-            col_map[(pos % f) * phase_len + pos / f] = Some(src as u32);
+        let needed = f * (out_w - 1) + n;
+        for p in 0..f {
+            for j in 0..phase_len {
+                let pos = f * j + p;
+                if pos >= needed {
+                    break;
+                }
+                let src = reflect(pos as isize - c, w).ok_or_else(too_small)?;
+                let dst = p * phase_len + j;
+                match plan.runs.last_mut() {
+                    Some(r) if r.dst + r.len == dst && r.src + r.len * f == src => r.len += 1,
+                    _ => plan.runs.push(Run {
+                        dst,
+                        src,
+                        len: 1,
+                        step: f,
+                    }),
+                }
+            }
         }
-        let row_len = f * phase_len;
-        let mut row_starts = Vec::with_capacity(out_h * n);
+        plan.taps = (0..n).map(|u| (u % f) * phase_len + u / f).collect();
+        plan.row_len = f * phase_len;
+        plan.row_starts.reserve(out_h * n);
         for y in 0..out_h {
             for v in 0..n {
                 let src = reflect((f * y + v) as isize - c, h).ok_or_else(too_small)?;
-                row_starts.push(src * row_len);
+                plan.row_starts.push(src * plan.row_len);
             }
         }
-        Ok(Decimator {
-            kernel,
-            n,
-            f,
-            w,
-            h,
-            out_w,
-            out_h,
-            phase_len,
-            col_map,
-            row_starts,
-            split: vec![0.0; h * row_len],
-        })
+        plan.split = vec![0.0; h * plan.row_len];
+        Ok(plan)
     }
 
     /// The box kernel `float_ssim` decimates with: `f`×`f` taps of
@@ -411,26 +425,37 @@ impl Decimator {
         if self.out_w == 0 || self.out_h == 0 {
             return;
         }
-        let row_len = self.f * self.phase_len;
-        for y in 0..self.h {
-            let s = &src[y * self.w..(y + 1) * self.w];
-            for (o, m) in self.split[y * row_len..(y + 1) * row_len]
-                .iter_mut()
-                .zip(&self.col_map)
-            {
-                *o = m.map_or(0.0, |c| s[c as usize]);
+        for (s, out) in src
+            .chunks_exact(self.w)
+            .zip(self.split.chunks_exact_mut(self.row_len))
+        {
+            for r in &self.runs {
+                let out = &mut out[r.dst..r.dst + r.len];
+                let from = &s[r.src..r.src + (r.len - 1) * r.step + 1];
+                if r.step == 2 {
+                    // The halving of MS-SSIM: a plain deinterleave.
+                    for (o, pair) in out.iter_mut().zip(from.chunks(2)) {
+                        *o = pair[0];
+                    }
+                } else {
+                    for (k, o) in out.iter_mut().enumerate() {
+                        *o = from[k * r.step];
+                    }
+                }
             }
         }
-        for y in 0..self.out_h {
+        for (y, out) in dst
+            .chunks_exact_mut(self.out_w)
+            .take(self.out_h)
+            .enumerate()
+        {
             let p = DecimateRow {
                 split: &self.split,
                 rows: &self.row_starts[y * self.n..(y + 1) * self.n],
+                taps: &self.taps,
                 kernel: &self.kernel,
-                n: self.n,
-                f: self.f,
-                phase_len: self.phase_len,
             };
-            k.decimate_row(&p, &mut dst[y * self.out_w..(y + 1) * self.out_w]);
+            k.decimate_row(&p, out);
         }
     }
 }
