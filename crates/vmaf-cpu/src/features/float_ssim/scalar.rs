@@ -22,15 +22,17 @@
 //! * **Per sample** ([`ssim_terms`]): variances and covariance in `f32`,
 //!   variances floored at 0; luminance and contrast as `f64` quotients,
 //!   structure as an `f32` quotient (with the covariance clamped to 0 where
-//!   it is negative and both deviations are zero, so flat identical areas
-//!   score 1); `ssim = l · c · s`.
+//!   it is negative and the product of the deviations is zero, so flat
+//!   identical areas score 1); `ssim = l · c · s`.
 //! * **Means**: `f64` sums over the map in row-major order, divided by the
 //!   sample count and rounded to `f32`.
 //!
-//! The horizontal pass, the vertical pass and the per-sample terms are the
-//! three kernels of [`Kernels`], run one map row at a time through a ring of
-//! 11 horizontally filtered rows, so nothing frame-sized is needed beyond
-//! the pictures themselves. The sums are added strictly in sample order at
+//! The horizontal pass, the vertical pass and the per-sample terms are
+//! kernels of [`Kernels`] (with one decimation output row), run one map row
+//! at a time through a ring of 11 horizontally filtered rows, so nothing
+//! frame-sized is needed beyond the pictures themselves. libvmaf decimates
+//! `float_ssim`'s pictures in place; a test shows its order never reads an
+//! overwritten sample, so decimating into a separate buffer is the same. The sums are added strictly in sample order at
 //! every CPU level: SIMD versions compute the terms side by side and add
 //! them one by one, and so stay bit-identical to this file and to libvmaf.
 
