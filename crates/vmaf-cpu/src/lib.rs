@@ -21,6 +21,9 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::float_vif::SPEC,
     &features::integer_adm::SPEC,
     &features::float_adm::SPEC,
+    &features::float_ssim::SPEC,
+    &features::float_ms_ssim::SPEC,
+];
 ];
 
 /// The best level this CPU supports, lowered by the `VMAF_CPU_LEVEL`

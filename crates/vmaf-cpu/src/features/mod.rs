@@ -3,6 +3,8 @@
 pub mod adm_csf;
 pub mod float_adm;
 pub mod float_motion;
+pub mod float_ms_ssim;
+pub mod float_ssim;
 pub mod float_vif;
 pub mod integer_adm;
 pub mod integer_motion;
