@@ -52,11 +52,14 @@ fn main() {
         let spec = vmaf_cpu::EXTRACTORS.iter().find(|s| s.name == name).expect("registered");
         let options = Options::parse(spec.name, spec.options, std::iter::empty::<(&str, &str)>()).unwrap();
         for &level in &levels {
-            let mut e = (spec.create)(&CreateArgs { options: &options, geometry: g, cpu_level: level }).unwrap();
+            let args = CreateArgs { options: &options, geometry: g, cpu_level: level };
             let mut sink = FeatureSink::new();
             let mut times = Vec::new();
             let cpu0 = thread_cpu_ns();
             for _ in 0..runs {
+                // A fresh extractor per pass: nothing learnt on one pass
+                // (ciede's colour memo) carries into the next.
+                let mut e = (spec.create)(&args).unwrap();
                 for (i, (a, b)) in frames.iter().enumerate() {
                     let t = Instant::now();
                     e.submit(&FramePair { reference: a, distorted: b, index: i as u32 }).unwrap();

@@ -193,42 +193,95 @@ pub fn ciede2000(c1: Lab, c2: Lab) -> f32 {
     (sq(lightness as f64) + sq(chroma as f64) + sq(hue as f64) + (r_t * chroma * hue) as f64).sqrt() as f32
 }
 
-/// A memo of [`lab`] results, keyed by the sample triple. Video frames use
-/// few distinct colours (tens of thousands in a 1080p frame of 2 million
-/// pixels) and the conversion costs six `pow` calls, so looking colours up
-/// saves most of the work; a hit returns exactly what [`lab`] would, so
-/// the cache changes only the speed. Direct-mapped, sized once at creation,
-/// kept from frame to frame.
-pub struct LabCache {
-    slots: Vec<Slot>,
-    shift: u32,
+/// Packs a sample triple into one key (samples are at most 16 bits).
+#[inline(always)]
+fn pack(y: u16, u: u16, v: u16) -> u64 {
+    (y as u64) << 32 | (u as u64) << 16 | v as u64
+}
+
+/// Fibonacci hashing: the top `64 - shift` bits of the product depend on
+/// every bit of the key.
+#[inline(always)]
+fn slot_index(key: u64, shift: u32) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
 }
 
 #[derive(Clone, Copy)]
-struct Slot {
+struct LabSlot {
     key: u64,
     lab: Lab,
 }
 
-/// No sample triple packs to this key (samples are at most 16 bits).
-const EMPTY: u64 = u64::MAX;
+/// A colour-pair entry: the two packed triples (96 bits) split over `lo`
+/// and `hi`, and their difference.
+#[derive(Clone, Copy)]
+struct PairSlot {
+    lo: u64,
+    hi: u32,
+    de: f32,
+}
 
-impl LabCache {
-    /// A cache of `2^bits` entries.
-    pub fn new(bits: u32) -> Self {
-        LabCache { slots: vec![Slot { key: EMPTY, lab: Lab { l: 0.0, a: 0.0, b: 0.0 } }; 1 << bits], shift: 64 - bits }
+/// Memos of the two expensive steps, [`lab`] and [`ciede2000`], keyed by
+/// the sample triples they start from.
+///
+/// Video frames use few distinct colours (about 40,000 in a 1080p frame of
+/// 2 million pixels) and repeat most (reference, distorted) colour pairs
+/// within a frame and from one frame to the next, while each conversion
+/// costs six `pow` calls and each difference two `atan2`, six `cos`/`sin`
+/// and more. A hit returns exactly what the computation would (both are
+/// pure functions of the samples), so the memos change only the speed,
+/// never a score, and do not depend on frame order. Direct-mapped tables
+/// (a new entry replaces whatever shared its slot), sized once at creation
+/// and kept from frame to frame.
+pub struct Memo {
+    labs: Vec<LabSlot>,
+    lab_shift: u32,
+    pairs: Vec<PairSlot>,
+    pair_shift: u32,
+}
+
+/// A packed triple has at most 48 bits, so this key is never a colour.
+const EMPTY_LAB: u64 = u64::MAX;
+
+impl Memo {
+    /// Memos of `2^lab_bits` colours and `2^pair_bits` colour pairs.
+    pub fn new(lab_bits: u32, pair_bits: u32) -> Self {
+        let no_lab = Lab { l: 0.0, a: 0.0, b: 0.0 };
+        // The all-ones pair key would be two equal (white 16-bit) colours,
+        // which are never looked up: equal colours are skipped.
+        let no_pair = PairSlot { lo: u64::MAX, hi: u32::MAX, de: 0.0 };
+        Memo {
+            labs: vec![LabSlot { key: EMPTY_LAB, lab: no_lab }; 1 << lab_bits],
+            lab_shift: 64 - lab_bits,
+            pairs: vec![no_pair; 1 << pair_bits],
+            pair_shift: 64 - pair_bits,
+        }
     }
 
+    /// [`lab`] of a packed triple.
     #[inline(always)]
-    pub fn get(&mut self, y: u16, u: u16, v: u16, k: &Range) -> Lab {
-        let key = (y as u64) << 32 | (u as u64) << 16 | v as u64;
-        // Fibonacci hashing: the top bits of the product mix all of the key.
-        let i = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
-        let slot = &mut self.slots[i];
+    fn lab(&mut self, key: u64, k: &Range) -> Lab {
+        let slot = &mut self.labs[slot_index(key, self.lab_shift)];
         if slot.key != key {
-            *slot = Slot { key, lab: lab(y.into(), u.into(), v.into(), k) };
+            let (y, u, v) = ((key >> 32) as u32, (key >> 16) as u32 & 0xffff, key as u32 & 0xffff);
+            *slot = LabSlot { key, lab: lab(y, u, v, k) };
         }
         slot.lab
+    }
+
+    /// [`ciede2000`] of the colours of two packed triples.
+    #[inline(always)]
+    pub fn difference(&mut self, r: u64, d: u64, k: &Range) -> f32 {
+        let lo = r | d << 48;
+        let hi = (d >> 16) as u32;
+        let i = slot_index(lo ^ (hi as u64).rotate_left(29), self.pair_shift);
+        let slot = self.pairs[i];
+        if slot.lo == lo && slot.hi == hi {
+            return slot.de;
+        }
+        let de = ciede2000(self.lab(r, k), self.lab(d, k));
+        self.pairs[i] = PairSlot { lo, hi, de };
+        de
     }
 }
 
@@ -242,20 +295,17 @@ pub struct Row<'a> {
 /// Adds the CIEDE2000 difference of every pixel of a row to `sum`, left to
 /// right (the frame total is a running double, as in libvmaf). Pixels whose
 /// samples are equal in both pictures contribute exactly 0 and are skipped.
-pub fn row_sum(row: &Row<'_>, k: &Range, cache: &mut LabCache, sum: &mut f64) {
+pub fn row_sum(row: &Row<'_>, k: &Range, memo: &mut Memo, sum: &mut f64) {
     let [ry, ru, rv] = row.ref_yuv;
     let [dy, du, dv] = row.dis_yuv;
     let n = ry.len();
     let (ru, rv, dy, du, dv) = (&ru[..n], &rv[..n], &dy[..n], &du[..n], &dv[..n]);
     for j in 0..n {
-        let r = (ry[j], ru[j], rv[j]);
-        let d = (dy[j], du[j], dv[j]);
-        if r == d {
-            continue;
+        let r = pack(ry[j], ru[j], rv[j]);
+        let d = pack(dy[j], du[j], dv[j]);
+        if r != d {
+            *sum += memo.difference(r, d, k) as f64;
         }
-        let c1 = cache.get(r.0, r.1, r.2, k);
-        let c2 = cache.get(d.0, d.1, d.2, k);
-        *sum += ciede2000(c1, c2) as f64;
     }
 }
 
@@ -264,18 +314,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cache_returns_what_lab_computes() {
+    fn memo_returns_what_is_computed() {
         for bpc in [8u32, 10, 12, 16] {
             let k = Range::new(bpc);
-            // A tiny cache, so that entries are evicted and refilled.
-            let mut cache = LabCache::new(4);
+            // Tiny tables, so that entries are evicted and refilled; narrow
+            // sample ranges, so that colours and pairs repeat.
+            let mut memo = Memo::new(3, 4);
             let mut seed = bpc;
-            for _ in 0..5000 {
+            let mut next = |mask: u32| {
                 seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
-                let m = (1u32 << bpc) - 1;
-                let (y, u, v) = ((seed >> 3) & m & 0x3f, (seed >> 9) & m & 0x7, (seed >> 20) & m);
-                let want = lab(y, u, v, &k);
-                assert_eq!(cache.get(y as u16, u as u16, v as u16, &k), want);
+                ((seed >> 16) & mask & ((1 << bpc) - 1)) as u16
+            };
+            for i in 0..20000 {
+                let m = if i % 2 == 0 { 0x7 } else { 0xffff };
+                let r = (next(m), next(m), next(0x3));
+                let d = (next(m), next(m), next(0x3));
+                let want = ciede2000(lab(r.0.into(), r.1.into(), r.2.into(), &k), lab(d.0.into(), d.1.into(), d.2.into(), &k));
+                let got = memo.difference(pack(r.0, r.1, r.2), pack(d.0, d.1, d.2), &k);
+                assert_eq!(got.to_bits(), want.to_bits(), "{r:?} {d:?} at {bpc} bits");
             }
         }
     }
