@@ -24,12 +24,7 @@ fn score(pair: &str, threads: usize) -> vmaf::Report {
     let mut r = vmaf::io::open(&r, None).unwrap();
     let mut d = vmaf::io::open(&d, None).unwrap();
     let g = r.geometry();
-    let b = vmaf::Scorer::builder(g)
-        .feature("ciede", &[])
-        .unwrap()
-        .feature("psnr_hvs", &[])
-        .unwrap()
-        .threads(threads);
+    let b = vmaf::Scorer::builder(g).feature("ciede", &[]).unwrap().feature("psnr_hvs", &[]).unwrap().threads(threads);
     vmaf::score_streams(&mut *r, &mut *d, b, Default::default(), |_| {}, |w| panic!("{w}")).unwrap()
 }
 
@@ -73,9 +68,8 @@ fn ciede_and_psnr_hvs_match_libvmaf_on_every_clip() {
                 rep.collector.get(id, idx).unwrap_or_else(|| panic!("{pair}: no {name} at frame {idx}"))
             };
             for (idx, metrics) in &g.frames {
-                let want = |name: &str| -> Option<Option<f64>> {
-                    metrics.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
-                };
+                let want =
+                    |name: &str| -> Option<Option<f64>> { metrics.iter().find(|(n, _)| n == name).map(|(_, v)| *v) };
                 for name in HVS.iter().copied().chain(["ciede2000"]) {
                     let got = value(name, *idx);
                     match want(name) {

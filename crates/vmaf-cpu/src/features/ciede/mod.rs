@@ -167,11 +167,7 @@ impl Extractor for Ciede {
         let sum = match (frame.reference.data(), frame.distorted.data()) {
             (PictureData::U8(r), PictureData::U8(d)) => self.frame_sum(r, d),
             (PictureData::U16(r), PictureData::U16(d)) => self.frame_sum(r, d),
-            _ => {
-                return Err(Error::Mismatch(
-                    "reference and distorted pictures have different sample types".into(),
-                ))
-            }
+            _ => return Err(Error::Mismatch("reference and distorted pictures have different sample types".into())),
         };
         // A zero sum gives +infinity, as in libvmaf.
         let score = 45.0 - 20.0 * (sum / self.pixels).log10();

@@ -329,7 +329,8 @@ mod tests {
                 let m = if i % 2 == 0 { 0x7 } else { 0xffff };
                 let r = (next(m), next(m), next(0x3));
                 let d = (next(m), next(m), next(0x3));
-                let want = ciede2000(lab(r.0.into(), r.1.into(), r.2.into(), &k), lab(d.0.into(), d.1.into(), d.2.into(), &k));
+                let want =
+                    ciede2000(lab(r.0.into(), r.1.into(), r.2.into(), &k), lab(d.0.into(), d.1.into(), d.2.into(), &k));
                 let got = memo.difference(pack(r.0, r.1, r.2), pack(d.0, d.1, d.2), &k);
                 assert_eq!(got.to_bits(), want.to_bits(), "{r:?} {d:?} at {bpc} bits");
             }

@@ -13,11 +13,17 @@
 //! coefficients would overflow 32 bits), and weights every chroma plane with
 //! the 4:2:0 tables whatever the subsampling. Chroma planes are scored at
 //! their stored size (`ceil(w/2)` for odd subsampled widths).
+//!
+//! Kernels: `scalar.rs` (reference) and `x86.rs` (AVX2, also used at the
+//! AVX-512 level; eight blocks per vector), chosen from
+//! `CreateArgs::cpu_level`.
 
 mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 use vmaf_core::{
-    ChromaSampling, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, PictureData, Result,
+    ChromaSampling, CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, PictureData, Result,
 };
 
 use scalar::Weights;
@@ -76,8 +82,34 @@ const CSF_CR: [f64; 64] = [
     0.593906509971, 0.802254508198, 0.706020324706, 0.587716619023, 0.478717061273, 0.393021669543, 0.330555063063, 0.285345396658,
 ];
 
+/// The instruction-set level the kernel runs at.
+#[derive(Clone, Copy)]
+enum Level {
+    Scalar,
+    /// Holds the proof that the CPU has AVX2.
+    #[cfg(target_arch = "x86_64")]
+    Avx2(x86::Avx2),
+}
+
+impl Level {
+    fn plane_error<T: vmaf_core::Pixel>(
+        self,
+        r: &vmaf_core::Plane<T>,
+        d: &vmaf_core::Plane<T>,
+        w: &Weights,
+        bpc: u32,
+    ) -> f64 {
+        match self {
+            Level::Scalar => scalar::plane_error(r, d, w, bpc),
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2(k) => k.plane_error(r, d, w, bpc),
+        }
+    }
+}
+
 struct PsnrHvs {
     names: Vec<String>,
+    level: Level,
     weights: [Weights; 3],
     bpc: u32,
     /// dB scores of the last submitted frame (3 planes + blend).
@@ -93,9 +125,17 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
     if g.bit_depth > 12 {
         return Err(fail(format!("bit depth {} is not supported (at most 12)", g.bit_depth)));
     }
+    let level = match args.cpu_level {
+        CpuLevel::Scalar => Level::Scalar,
+        #[cfg(target_arch = "x86_64")]
+        _ => x86::Avx2::new().map_or(Level::Scalar, Level::Avx2),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => Level::Scalar,
+    };
     let narrow = |t: &[f64; 64]| Weights::new(&t.map(|v| v as f32));
     Ok(Box::new(PsnrHvs {
         names: NAMES.iter().map(|s| s.to_string()).collect(),
+        level,
         weights: [narrow(&CSF_Y), narrow(&CSF_CB), narrow(&CSF_CR)],
         bpc: g.bit_depth as u32,
         last: None,
@@ -117,12 +157,10 @@ impl Extractor for PsnrHvs {
         for (p, e) in err.iter_mut().enumerate() {
             let w = &self.weights[p];
             *e = match (frame.reference.data(), frame.distorted.data()) {
-                (PictureData::U8(r), PictureData::U8(d)) => scalar::plane_error(&r[p], &d[p], w, self.bpc),
-                (PictureData::U16(r), PictureData::U16(d)) => scalar::plane_error(&r[p], &d[p], w, self.bpc),
+                (PictureData::U8(r), PictureData::U8(d)) => self.level.plane_error(&r[p], &d[p], w, self.bpc),
+                (PictureData::U16(r), PictureData::U16(d)) => self.level.plane_error(&r[p], &d[p], w, self.bpc),
                 _ => {
-                    return Err(Error::Mismatch(
-                        "reference and distorted pictures have different sample types".into(),
-                    ))
+                    return Err(Error::Mismatch("reference and distorted pictures have different sample types".into()))
                 }
             };
         }

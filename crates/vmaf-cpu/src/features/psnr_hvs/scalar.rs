@@ -14,78 +14,90 @@ use vmaf_core::{Pixel, Plane};
 /// a column.
 pub const STEP: usize = 7;
 
-/// The unbiased halving of Daala's transforms: an arithmetic shift that
-/// rounds towards zero instead of towards minus infinity.
-#[inline(always)]
-fn half(a: i32) -> i32 {
-    a.wrapping_add(((a as u32) >> 31) as i32) >> 1
+/// The integer operations of the transform, on one value (`i32`, here) or
+/// on a vector of independent values (the SIMD kernels), so both run the
+/// very same lifting network. Arithmetic wraps like the C it mirrors, so
+/// hostile input cannot panic.
+pub trait Lanes: Copy {
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    /// The unbiased halving of Daala's transforms: an arithmetic shift that
+    /// rounds towards zero instead of towards minus infinity.
+    fn half(self) -> Self;
+    /// `(a * m + 2^(S-1)) >> S`, the fixed-point step of a lifting rotation.
+    fn mul_shift<const S: i32>(self, m: i32) -> Self;
 }
 
-/// `(a * m + round) >> shift`, the fixed-point rotation step of the lifting
-/// scheme (wrapping like the C it mirrors, so hostile input cannot panic).
-#[inline(always)]
-fn mul_shift(a: i32, m: i32, shift: u32) -> i32 {
-    a.wrapping_mul(m).wrapping_add(1 << (shift - 1)) >> shift
+impl Lanes for i32 {
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self.wrapping_add(o)
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        self.wrapping_sub(o)
+    }
+    #[inline(always)]
+    fn half(self) -> Self {
+        self.wrapping_add(((self as u32) >> 31) as i32) >> 1
+    }
+    #[inline(always)]
+    fn mul_shift<const S: i32>(self, m: i32) -> Self {
+        self.wrapping_mul(m).wrapping_add(1 << (S - 1)) >> S
+    }
 }
 
 /// Daala's 8-point forward type-II DCT (`od_bin_fdct8`) as a lifting
 /// network: exactly reversible integer arithmetic, so every implementation
 /// gives the same coefficients. `x` holds the eight inputs in order.
 #[inline(always)]
-pub fn fdct8(x: [i32; 8]) -> [i32; 8] {
+pub fn fdct8<L: Lanes>(x: [L; 8]) -> [L; 8] {
     // Input permutation of the butterfly network.
-    let mut t0 = x[0];
-    let mut t4 = x[1];
-    let mut t2 = x[2];
-    let mut t6 = x[3];
-    let mut t7 = x[4];
-    let mut t3 = x[5];
-    let mut t5 = x[6];
-    let mut t1 = x[7];
+    let [mut t0, mut t4, mut t2, mut t6, mut t7, mut t3, mut t5, mut t1] = x;
 
     // Sum/difference butterflies, halved so the range does not grow.
-    t1 = t0.wrapping_sub(t1);
-    let t1h = half(t1);
-    t0 = t0.wrapping_sub(t1h);
-    t4 = t4.wrapping_add(t5);
-    let t4h = half(t4);
-    t5 = t5.wrapping_sub(t4h);
-    t3 = t2.wrapping_sub(t3);
-    t2 = t2.wrapping_sub(half(t3));
-    t6 = t6.wrapping_add(t7);
-    let t6h = half(t6);
-    t7 = t6h.wrapping_sub(t7);
+    t1 = t0.sub(t1);
+    let t1h = t1.half();
+    t0 = t0.sub(t1h);
+    t4 = t4.add(t5);
+    let t4h = t4.half();
+    t5 = t5.sub(t4h);
+    t3 = t2.sub(t3);
+    t2 = t2.sub(t3.half());
+    t6 = t6.add(t7);
+    let t6h = t6.half();
+    t7 = t6h.sub(t7);
 
     // Even half: a 4-point DCT made of a 2-point DCT and a 2-point DST.
-    t0 = t0.wrapping_add(t6h);
-    t6 = t0.wrapping_sub(t6);
-    t2 = t4h.wrapping_sub(t2);
-    t4 = t2.wrapping_sub(t4);
+    t0 = t0.add(t6h);
+    t6 = t0.sub(t6);
+    t2 = t4h.sub(t2);
+    t4 = t2.sub(t4);
     // Rotation by pi/4: tan(pi/8) = sqrt(2) - 1 and sin(pi/4) = sqrt(1/2).
-    t0 = t0.wrapping_sub(mul_shift(t4, 13573, 15));
-    t4 = t4.wrapping_add(mul_shift(t0, 11585, 14));
-    t0 = t0.wrapping_sub(mul_shift(t4, 13573, 15));
+    t0 = t0.sub(t4.mul_shift::<15>(13573));
+    t4 = t4.add(t0.mul_shift::<14>(11585));
+    t0 = t0.sub(t4.mul_shift::<15>(13573));
     // Rotation by 3pi/8.
-    t6 = t6.wrapping_sub(mul_shift(t2, 21895, 15));
-    t2 = t2.wrapping_add(mul_shift(t6, 15137, 14));
-    t6 = t6.wrapping_sub(mul_shift(t2, 21895, 15));
+    t6 = t6.sub(t2.mul_shift::<15>(21895));
+    t2 = t2.add(t6.mul_shift::<14>(15137));
+    t6 = t6.sub(t2.mul_shift::<15>(21895));
 
     // Odd half: a 4-point DST.
-    t3 = t3.wrapping_add(mul_shift(t5, 19195, 15));
-    t5 = t5.wrapping_add(mul_shift(t3, 11585, 14));
-    t3 = t3.wrapping_sub(mul_shift(t5, 7489, 13));
-    t7 = half(t5).wrapping_sub(t7);
-    t5 = t5.wrapping_sub(t7);
-    t3 = t1h.wrapping_sub(t3);
-    t1 = t1.wrapping_sub(t3);
+    t3 = t3.add(t5.mul_shift::<15>(19195));
+    t5 = t5.add(t3.mul_shift::<14>(11585));
+    t3 = t3.sub(t5.mul_shift::<13>(7489));
+    t7 = t5.half().sub(t7);
+    t5 = t5.sub(t7);
+    t3 = t1h.sub(t3);
+    t1 = t1.sub(t3);
     // Rotation by pi/16.
-    t7 = t7.wrapping_add(mul_shift(t1, 3227, 15));
-    t1 = t1.wrapping_sub(mul_shift(t7, 6393, 15));
-    t7 = t7.wrapping_add(mul_shift(t1, 3227, 15));
+    t7 = t7.add(t1.mul_shift::<15>(3227));
+    t1 = t1.sub(t7.mul_shift::<15>(6393));
+    t7 = t7.add(t1.mul_shift::<15>(3227));
     // Rotation by 3pi/16.
-    t5 = t5.wrapping_add(mul_shift(t3, 2485, 13));
-    t3 = t3.wrapping_sub(mul_shift(t5, 18205, 15));
-    t5 = t5.wrapping_add(mul_shift(t3, 2485, 13));
+    t5 = t5.add(t3.mul_shift::<13>(2485));
+    t3 = t3.sub(t5.mul_shift::<15>(18205));
+    t5 = t5.add(t3.mul_shift::<13>(2485));
 
     [t0, t1, t2, t3, t4, t5, t6, t7]
 }
@@ -93,8 +105,9 @@ pub fn fdct8(x: [i32; 8]) -> [i32; 8] {
 /// The separable 2-D transform of a row-major 8x8 block, in place: columns
 /// first (each column's coefficients become a row of the intermediate),
 /// then the columns of the intermediate, as `od_bin_fdct8x8` orders it.
-pub fn fdct8x8(block: &mut [i32; 64]) {
-    let mut z = [0i32; 64];
+#[inline(always)]
+pub fn fdct8x8<L: Lanes>(block: &mut [L; 64]) {
+    let mut z = *block;
     for i in 0..8 {
         let col = std::array::from_fn(|k| block[8 * k + i]);
         z[8 * i..8 * i + 8].copy_from_slice(&fdct8(col));
@@ -104,6 +117,12 @@ pub fn fdct8x8(block: &mut [i32; 64]) {
         block[8 * i..8 * i + 8].copy_from_slice(&fdct8(col));
     }
 }
+
+/// Scale factors turning sums of squared deviations into unbiased
+/// variances, spelled as libvmaf spells them (a float 1/63 or 1/15, rounded,
+/// times 64 or 16, rounded again): the rounding is part of the score.
+pub const BLOCK_VAR_SCALE: f32 = 1.0f32 / 63.0 * 64.0;
+pub const QUADRANT_VAR_SCALE: f32 = 1.0f32 / 15.0 * 16.0;
 
 /// Variance statistics of a block: the ratio of the summed quadrant
 /// variances to the whole-block variance (libvmaf leaves the block variance
@@ -133,11 +152,9 @@ pub fn variance_ratio(b: &[i32; 64]) -> f32 {
             vars[q] += (v - means[q]) * (v - means[q]);
         }
     }
-    // Unbiased estimates, scaled the way libvmaf scales them (a float
-    // constant 64/63, rounded once, then one multiply).
-    gvar *= 1.0f32 / 63.0 * 64.0;
+    gvar *= BLOCK_VAR_SCALE;
     for v in &mut vars {
-        *v *= 1.0f32 / 15.0 * 16.0;
+        *v *= QUADRANT_VAR_SCALE;
     }
     if gvar > 0.0 {
         gvar = (vars[0] + vars[1] + vars[2] + vars[3]) / gvar;
@@ -148,7 +165,7 @@ pub fn variance_ratio(b: &[i32; 64]) -> f32 {
 /// Which 4x4 quadrant of the block sample (i, j) is in, numbered as libvmaf
 /// numbers them (row half + 2 * column half).
 #[inline(always)]
-fn quadrant(i: usize, j: usize) -> usize {
+pub fn quadrant(i: usize, j: usize) -> usize {
     (i >> 2) + 2 * (j >> 2)
 }
 
@@ -212,7 +229,7 @@ pub fn accumulate_block(s: &[i32; 64], d: &[i32; 64], w: &Weights, threshold: f3
 /// transforms, the masking threshold (the larger of the two pictures'),
 /// and the error added to `total`.
 #[inline(always)]
-fn block<T: Pixel>(r: &Plane<T>, d: &Plane<T>, x: usize, y: usize, w: &Weights, total: &mut f32) {
+pub fn block<T: Pixel>(r: &Plane<T>, d: &Plane<T>, x: usize, y: usize, w: &Weights, total: &mut f32) {
     let mut s = [0i32; 64];
     let mut t = [0i32; 64];
     load(r, x, y, &mut s);
@@ -273,16 +290,22 @@ mod tests {
         for round in 0..2000 {
             let x: [i32; 8] = std::array::from_fn(|_| {
                 seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
-                if round % 2 == 0 { (seed >> 20) as i32 } else { (seed >> 24) as i32 - 128 }
+                if round % 2 == 0 {
+                    (seed >> 20) as i32
+                } else {
+                    (seed >> 24) as i32 - 128
+                }
             });
             let y = fdct8(x);
-            for k in 0..8 {
+            for (k, &got) in y.iter().enumerate() {
                 let ck = if k == 0 { (0.125f64).sqrt() } else { 0.5 };
-                let want: f64 = (0..8)
-                    .map(|n| x[n] as f64 * (std::f64::consts::PI * (2 * n + 1) as f64 * k as f64 / 16.0).cos())
+                let want: f64 = x
+                    .iter()
+                    .enumerate()
+                    .map(|(n, &v)| v as f64 * (std::f64::consts::PI * (2 * n + 1) as f64 * k as f64 / 16.0).cos())
                     .sum::<f64>()
                     * ck;
-                assert!((y[k] as f64 - want).abs() <= 3.0, "{x:?}: coefficient {k} is {}, DCT gives {want}", y[k]);
+                assert!((got as f64 - want).abs() <= 3.0, "{x:?}: coefficient {k} is {got}, DCT gives {want}");
             }
         }
     }
@@ -317,10 +340,10 @@ mod tests {
 
     #[test]
     fn half_rounds_towards_zero() {
-        assert_eq!(half(3), 1);
-        assert_eq!(half(-3), -1);
-        assert_eq!(half(-4), -2);
-        assert_eq!(half(0), 0);
+        assert_eq!(3.half(), 1);
+        assert_eq!((-3).half(), -1);
+        assert_eq!((-4).half(), -2);
+        assert_eq!(0.half(), 0);
     }
 
     #[test]
