@@ -23,6 +23,8 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::float_adm::SPEC,
     &features::float_ssim::SPEC,
     &features::float_ms_ssim::SPEC,
+    &features::ciede::SPEC,
+    &features::psnr_hvs::SPEC,
 ];
 ];
 

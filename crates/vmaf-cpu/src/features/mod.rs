@@ -1,6 +1,7 @@
 //! One module per feature extractor; each exports its registry entry `SPEC`.
 
 pub mod adm_csf;
+pub mod ciede;
 pub mod float_adm;
 pub mod float_motion;
 pub mod float_ms_ssim;
@@ -10,3 +11,4 @@ pub mod integer_adm;
 pub mod integer_motion;
 pub mod integer_vif;
 pub mod psnr;
+pub mod psnr_hvs;

@@ -1,0 +1,84 @@
+//! Per-frame cost of the ciede and psnr_hvs extractors at 1080p, on the
+//! retina clip pair (1920x1080 4:2:0 8-bit, 12 frames) of `./clips`.
+//!
+//! Frames are decoded into memory first; the timed part is the extractor
+//! alone (`submit` + `collect`) on one thread, for every CPU level this
+//! machine supports. Prints the median and the fastest wall time per
+//! frame, and the mean CPU time of the thread per frame (from
+//! `/proc/thread-self/schedstat`, where available), which other processes
+//! on a busy machine disturb less.
+//!
+//! `cargo bench -p vmaf --bench ciede_hvs`; `VMAF_BENCH_RUNS` sets how many
+//! passes over the clip are timed (3).
+
+use std::time::Instant;
+
+use vmaf::io;
+use vmaf_core::{CpuLevel, CreateArgs, FeatureSink, FramePair, Options, Picture};
+
+const PAIR: &str = "retina_1920x1080_yuv420p_crf28";
+
+/// Time this thread has run on a CPU, in ns (Linux only).
+fn thread_cpu_ns() -> Option<u64> {
+    std::fs::read_to_string("/proc/thread-self/schedstat").ok()?.split_whitespace().next()?.parse().ok()
+}
+
+fn main() {
+    let runs: usize = std::env::var("VMAF_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
+    let clips = std::env::var_os("VMAF_CLIPS_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../clips"));
+    let open = |kind: &str| {
+        let p = clips.join(format!("{PAIR}.{kind}.y4m"));
+        io::open(&p, None).unwrap_or_else(|e| panic!("{}: {e} (make the clips first)", p.display()))
+    };
+    let (mut r, mut d) = (open("ref"), open("dis"));
+    let g = r.geometry();
+    let mut frames = Vec::new();
+    loop {
+        let (mut a, mut b) = (Picture::new(g), Picture::new(g));
+        if !(r.read_frame(&mut a).unwrap() && d.read_frame(&mut b).unwrap()) {
+            break;
+        }
+        frames.push((a, b));
+    }
+    let best = vmaf_cpu::detect_cpu_level();
+    let levels: Vec<CpuLevel> =
+        [CpuLevel::Scalar, CpuLevel::Avx2, CpuLevel::Avx512].into_iter().filter(|&l| l <= best).collect();
+    println!("{PAIR}: {} frames of {}x{}, {runs} timed passes", frames.len(), g.width, g.height);
+    println!("| feature  | level  | wall ms/frame (median) | fastest | CPU ms/frame (mean) |");
+    println!("|----------|--------|------------------------|---------|---------------------|");
+    for name in ["ciede", "psnr_hvs"] {
+        let spec = vmaf_cpu::EXTRACTORS.iter().find(|s| s.name == name).expect("registered");
+        let options = Options::parse(spec.name, spec.options, std::iter::empty::<(&str, &str)>()).unwrap();
+        for &level in &levels {
+            let args = CreateArgs { options: &options, geometry: g, cpu_level: level };
+            let mut sink = FeatureSink::new();
+            let mut times = Vec::new();
+            let cpu0 = thread_cpu_ns();
+            for _ in 0..runs {
+                // A fresh extractor per pass: nothing learnt on one pass
+                // (ciede's colour memo) carries into the next.
+                let mut e = (spec.create)(&args).unwrap();
+                for (i, (a, b)) in frames.iter().enumerate() {
+                    let t = Instant::now();
+                    e.submit(&FramePair { reference: a, distorted: b, index: i as u32 }).unwrap();
+                    e.collect(i as u32, &mut sink).unwrap();
+                    times.push(t.elapsed().as_secs_f64() * 1e3);
+                    sink.clear();
+                }
+            }
+            let cpu = match (cpu0, thread_cpu_ns()) {
+                (Some(a), Some(b)) => (b - a) as f64 / 1e6 / times.len() as f64,
+                _ => f64::NAN,
+            };
+            times.sort_by(f64::total_cmp);
+            println!(
+                "| {name:<8} | {:<6} | {:>22.2} | {:>7.2} | {cpu:>19.2} |",
+                format!("{level:?}"),
+                times[times.len() / 2],
+                times[0]
+            );
+        }
+    }
+}
