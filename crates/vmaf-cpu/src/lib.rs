@@ -26,7 +26,6 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::ciede::SPEC,
     &features::psnr_hvs::SPEC,
 ];
-];
 
 /// The best level this CPU supports, lowered by the `VMAF_CPU_LEVEL`
 /// environment variable (`scalar`, `avx2`, `avx512`) when set, so the whole

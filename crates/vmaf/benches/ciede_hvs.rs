@@ -52,7 +52,7 @@ fn main() {
         let spec = vmaf_cpu::EXTRACTORS.iter().find(|s| s.name == name).expect("registered");
         let options = Options::parse(spec.name, spec.options, std::iter::empty::<(&str, &str)>()).unwrap();
         for &level in &levels {
-            let args = CreateArgs { options: &options, geometry: g, cpu_level: level };
+            let args = CreateArgs { options: &options, geometry: g, cpu_level: level, device: None };
             let mut sink = FeatureSink::new();
             let mut times = Vec::new();
             let cpu0 = thread_cpu_ns();

@@ -46,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if level > hw || only.is_some_and(|o| o != level) {
             continue;
         }
-        let mut ex = (spec.create)(&CreateArgs { options: &options, geometry: g, cpu_level: level })?;
+        let mut ex = (spec.create)(&CreateArgs { options: &options, geometry: g, cpu_level: level, device: None })?;
         let mut sink = FeatureSink::new();
         let mut times = Vec::with_capacity(frames.len());
         let mut checksum = 0f64;

@@ -197,7 +197,7 @@ mod tests {
 
     fn run(g: Geometry, fill: impl FnOnce(&mut Picture, &mut Picture)) -> Result<f64> {
         let o = Options::parse("ciede", &[], std::iter::empty::<(&str, &str)>())?;
-        let mut e = create(&CreateArgs { options: &o, geometry: g, cpu_level: CpuLevel::Scalar })?;
+        let mut e = create(&CreateArgs { options: &o, geometry: g, cpu_level: CpuLevel::Scalar, device: None })?;
         let (mut r, mut d) = (Picture::new(g), Picture::new(g));
         fill(&mut r, &mut d);
         e.submit(&FramePair { reference: &r, distorted: &d, index: 0 })?;

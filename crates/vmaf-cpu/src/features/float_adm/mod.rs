@@ -228,7 +228,7 @@ mod tests {
 
     fn extractor(g: Geometry, opts: &[(&str, &str)]) -> Result<Box<dyn Extractor>> {
         let o = Options::parse("float_adm", OPTIONS, opts.iter().copied())?;
-        create(&CreateArgs { options: &o, geometry: g, cpu_level: CpuLevel::Scalar })
+        create(&CreateArgs { options: &o, geometry: g, cpu_level: CpuLevel::Scalar, device: None })
     }
 
     fn textured(g: Geometry, seed: u32) -> Picture {

@@ -219,8 +219,7 @@ mod tests {
         let mut e = create(&CreateArgs {
             options: &o,
             geometry: g,
-            cpu_level: level,
-        })
+            cpu_level: level, device: None })
         .unwrap();
         let (mut r, mut d) = (Picture::new(g), Picture::new(g));
         fill(&mut r, 1);
@@ -272,8 +271,7 @@ mod tests {
             let e = create(&CreateArgs {
                 options: &o,
                 geometry: g,
-                cpu_level: CpuLevel::Scalar,
-            });
+                cpu_level: CpuLevel::Scalar, device: None });
             assert_eq!(e.is_ok(), ok, "{w}x{h}");
             if !ok {
                 assert!(matches!(e, Err(Error::Extractor { .. })));
@@ -334,8 +332,7 @@ mod tests {
                         let mut e = create(&CreateArgs {
                             options: &o,
                             geometry: g,
-                            cpu_level: level,
-                        })
+                            cpu_level: level, device: None })
                         .unwrap();
                         let (mut r, mut d) = (Picture::new(g), Picture::new(g));
                         flat(&mut r, a);

@@ -296,8 +296,7 @@ mod tests {
         let mut e = create(&CreateArgs {
             options: &o,
             geometry: g,
-            cpu_level: level,
-        })
+            cpu_level: level, device: None })
         .unwrap();
         let (mut r, mut d) = (Picture::new(g), Picture::new(g));
         fill(&mut r, 1);
@@ -389,8 +388,7 @@ mod tests {
             let mut e = create(&CreateArgs {
                 options: &o,
                 geometry: g,
-                cpu_level: CpuLevel::Scalar,
-            })
+                cpu_level: CpuLevel::Scalar, device: None })
             .unwrap();
             let (mut r, mut d) = (Picture::new(g), Picture::new(g));
             for (p, seed) in [(&mut r, 5u32), (&mut d, 6)] {
@@ -428,8 +426,7 @@ mod tests {
         let e = create(&CreateArgs {
             options: &o,
             geometry: g,
-            cpu_level: CpuLevel::Scalar,
-        });
+            cpu_level: CpuLevel::Scalar, device: None });
         assert!(matches!(e, Err(Error::Extractor { .. })));
     }
 
@@ -452,8 +449,7 @@ mod tests {
                         let mut e = create(&CreateArgs {
                             options: &o,
                             geometry: g,
-                            cpu_level: level,
-                        })
+                            cpu_level: level, device: None })
                         .unwrap();
                         let (mut r, mut d) = (Picture::new(g), Picture::new(g));
                         flat(&mut r, a);

@@ -53,7 +53,7 @@ fn mirror_reflects_and_folds() {
 
 fn run(g: Geometry, opts: &[(&str, &str)], r: &Picture, d: &Picture, level: CpuLevel) -> Result<Vec<(String, f64)>> {
     let o = Options::parse("float_vif", OPTIONS, opts.iter().copied())?;
-    let mut e = create(&CreateArgs { options: &o, geometry: g, cpu_level: level })?;
+    let mut e = create(&CreateArgs { options: &o, geometry: g, cpu_level: level, device: None })?;
     e.submit(&FramePair { reference: r, distorted: d, index: 0 })?;
     let mut sink = FeatureSink::new();
     e.collect(0, &mut sink)?;

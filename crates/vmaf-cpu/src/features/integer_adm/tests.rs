@@ -401,7 +401,7 @@ fn skip_scale0_matches_oracle() {
 
 fn extractor(g: Geometry, opts: &[(&str, &str)], level: CpuLevel) -> Result<Box<dyn Extractor>> {
     let o = Options::parse("adm", OPTIONS, opts.iter().copied())?;
-    create(&CreateArgs { options: &o, geometry: g, cpu_level: level })
+    create(&CreateArgs { options: &o, geometry: g, cpu_level: level, device: None })
 }
 
 fn scores(ex: &mut Box<dyn Extractor>, r: &Picture, d: &Picture) -> Vec<(String, f64)> {

@@ -210,7 +210,7 @@ fn simd_matches_scalar_on_smooth_gradients() {
 
 fn run(g: Geometry, opts: &[(&str, &str)], r: &Picture, d: &Picture, level: CpuLevel) -> Vec<(String, f64)> {
     let o = Options::parse("vif", OPTIONS, opts.iter().copied()).unwrap();
-    let mut e = create(&CreateArgs { options: &o, geometry: g, cpu_level: level }).unwrap();
+    let mut e = create(&CreateArgs { options: &o, geometry: g, cpu_level: level, device: None }).unwrap();
     e.submit(&FramePair { reference: r, distorted: d, index: 3 }).unwrap();
     let mut sink = FeatureSink::new();
     e.collect(3, &mut sink).unwrap();

@@ -187,7 +187,7 @@ mod tests {
 
     fn run(g: Geometry, fill: impl Fn(&mut Picture, &mut Picture)) -> Result<Vec<f64>> {
         let o = Options::parse("psnr_hvs", &[], std::iter::empty::<(&str, &str)>())?;
-        let mut e = create(&CreateArgs { options: &o, geometry: g, cpu_level: CpuLevel::Scalar })?;
+        let mut e = create(&CreateArgs { options: &o, geometry: g, cpu_level: CpuLevel::Scalar, device: None })?;
         let (mut r, mut d) = (Picture::new(g), Picture::new(g));
         fill(&mut r, &mut d);
         e.submit(&FramePair { reference: &r, distorted: &d, index: 0 })?;
