@@ -4,9 +4,10 @@
 #
 #   LIBVMAF=/path/to/libvmaf/build/tools/vmaf scripts/bench-cpu.sh [runs]
 #
-# Clips (made once with ffmpeg into $BENCH_DIR, default target/bench): 48
-# frames of 1080p and 24 of 4K, 4:2:0 8-bit, testsrc2 with temporal noise
-# against an x264 CRF 32 encode. Prints a table of whole-process wall
+# Clips (made once into $BENCH_DIR, default target/bench): 48 frames of
+# 1080p and 24 of 4K, 4:2:0 8-bit: testsrc2 with temporal noise against an
+# x264 CRF 32 encode when ffmpeg is there, else the project's synthetic
+# sample generator (make_sample; $MAKE_SAMPLE names a prebuilt one). Prints a table of whole-process wall
 # time medians (frames/s) and peak RSS; the first run of each is a warm-up.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,13 +19,24 @@ mkdir -p "$dir"
 ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
 make_pair() { # name size frames
   [ -f "$dir/$1.dis.y4m" ] && return
+  if ! command -v ffmpeg >/dev/null; then
+    local gen=${MAKE_SAMPLE:-}
+    if [ -z "$gen" ]; then
+      cargo build --release --locked -q -p vmaf --example make_sample
+      gen=target/release/examples/make_sample
+    fi
+    "$gen" "$dir/$1" "$3" "$2" >/dev/null
+    mv "$dir/$1/ref.y4m" "$dir/$1.ref.y4m"; mv "$dir/$1/dis.y4m" "$dir/$1.dis.y4m"; rmdir "$dir/$1"
+    return
+  fi
   ff -f lavfi -i "testsrc2=size=$2:rate=24,noise=alls=12:allf=t" -frames:v "$3" -pix_fmt yuv420p "$dir/$1.ref.y4m"
   ff -i "$dir/$1.ref.y4m" -c:v libx264 -preset veryfast -crf 32 -threads 1 "$dir/$1.mkv"
   ff -i "$dir/$1.mkv" -pix_fmt yuv420p "$dir/$1.dis.y4m"
 }
-make_pair b1080 1920x1080 48
-make_pair b2160 3840x2160 24
-declare -A frames=([b1080]=48 [b2160]=24)
+n1080=${FRAMES_1080:-48}; n2160=${FRAMES_2160:-24}
+make_pair b1080 1920x1080 "$n1080"
+make_pair b2160 3840x2160 "$n2160"
+declare -A frames=([b1080]=$n1080 [b2160]=$n2160)
 all=$(nproc)
 # median wall seconds and max RSS (KB) of $runs runs after one warm-up
 measure() {
@@ -32,14 +44,17 @@ measure() {
   local t=() m=0
   for _ in $(seq "$runs"); do
     local out
-    out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    # wall seconds and peak RSS of the child, without needing GNU time
+    out=$(python3 -c 'import resource,subprocess,sys,time
+t=time.perf_counter(); subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL,check=True)
+print("%.3f %d" % (time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))' "$@")
     t+=("${out% *}"); local rss=${out#* }; (( rss > m )) && m=$rss
   done
   printf '%s %s\n' "$(printf '%s\n' "${t[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" "$m"
 }
 printf '| clip | threads | tool | median s | frames/s | peak RSS MB | speed-up |\n|---|---|---|---|---|---|---|\n'
 for clip in b1080 b2160; do
-  for th in 1 $all; do
+  for th in ${THREADS:-1 $all}; do
     r="$dir/$clip.ref.y4m"; d="$dir/$clip.dis.y4m"; n=${frames[$clip]}
     read -r so mo < <(measure "$ours" -r "$r" -d "$d" -q --threads "$th" -o /dev/null)
     printf '| %s | %s | vmaf-rs | %s | %.1f | %d | |\n' "$clip" "$th" "$so" "$(awk "BEGIN{print $n / $so}")" $((mo / 1024))
