@@ -4,9 +4,10 @@
 //! Same method as the integer `adm` (see there), in `float`, with the
 //! float version's own options: a p-norm other than 3, bypassing contrast
 //! masking, per-level CSF overrides, a harmonic-mean adm3, and a level
-//! left out of AIM. Within 1e-4 of libvmaf: the operations follow its order,
-//! but libvmaf divides through an approximate SSE reciprocal whose last
-//! bits differ between CPU makers, where this divides exactly.
+//! left out of AIM. Bit-exact with libvmaf on the same CPU: the operations
+//! follow its order, and its decoupling divides through the x86
+//! approximate reciprocal, as this does (see `scalar::recip_div`), whose
+//! last bits differ between CPU makers, in libvmaf and here alike.
 //!
 //! - `compute.rs`: the row-streaming pipeline;
 //! - `scalar.rs`: the row kernels.

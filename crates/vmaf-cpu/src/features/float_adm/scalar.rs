@@ -1,8 +1,8 @@
 //! Reference row kernels of float ADM, in libvmaf's order of `float`
 //! operations (sums accumulated left to right, `double` constants where
-//! libvmaf mixes them in), so results differ from libvmaf's only where it
-//! divides through an approximate SSE reciprocal: here the division is
-//! exact.
+//! libvmaf mixes them in), including its one division through the SSE
+//! approximate reciprocal (see [`recip_div`]), so that the results are
+//! libvmaf's to the bit on the same CPU.
 
 use crate::features::integer_adm::scalar::taps;
 
@@ -17,6 +17,38 @@ pub const ONE_BY_15: f64 = 0.0666666701;
 
 /// Added to the reference before dividing by it.
 const EPS: f32 = 1e-30f64 as f32;
+
+/// `n / d` the way libvmaf's decoupling divides on an x86 build (where the
+/// compiler defines `__SSE2__`): the hardware's 12-bit reciprocal estimate
+/// of `d` (`rcpss`), sharpened by one Newton-Raphson step in `float`, times
+/// `n`. The result often sits an ulp or two from the exact quotient, and
+/// those ulps reach the printed scores (up to ~1e-5 of a VMAF score), so
+/// an exact division cannot match libvmaf.
+///
+/// The estimate is implementation-defined: Intel and AMD (and AMD's own
+/// generations) build it from different tables, so libvmaf's float ADM
+/// itself differs between CPU makers. Rather than hard-coding one vendor's
+/// table, this runs the same instruction, and so gives exactly what
+/// libvmaf gives on the machine it runs on (the goldens come from AMD
+/// EPYC). Away from x86, libvmaf divides exactly, and so does this.
+#[inline]
+pub fn recip_div(n: f32, d: f32) -> f32 {
+    #[cfg(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse2"))]
+    {
+        #[cfg(target_arch = "x86")]
+        use std::arch::x86::{_mm_cvtss_f32, _mm_rcp_ss, _mm_set_ss};
+        #[cfg(target_arch = "x86_64")]
+        use std::arch::x86_64::{_mm_cvtss_f32, _mm_rcp_ss, _mm_set_ss};
+        // SAFETY: the only requirement of these intrinsics is SSE, which
+        // the cfg above guarantees for the whole build.
+        let est = unsafe { _mm_cvtss_f32(_mm_rcp_ss(_mm_set_ss(d))) };
+        n * (est + est * (1.0 - d * est))
+    }
+    #[cfg(not(all(any(target_arch = "x86", target_arch = "x86_64"), target_feature = "sse2")))]
+    {
+        n / d
+    }
+}
 
 #[inline]
 fn filter(c: &[f32; 4], s: [f32; 4]) -> f32 {
@@ -75,7 +107,7 @@ pub fn dwt_horizontal(lo: &[f32], hi: &[f32], a: &mut [f32], v: &mut [f32], h: &
 /// libvmaf mixes its double option in) where the gradients agree.
 #[inline]
 fn restore(o: f32, t: f32, angle: bool, egl: f64) -> f32 {
-    let k = (t / (o + EPS)).clamp(0.0, 1.0);
+    let k = recip_div(t, o + EPS).clamp(0.0, 1.0);
     let r = k * o;
     if angle && r > 0.0 {
         let x = r as f64 * egl;
@@ -201,6 +233,35 @@ mod tests {
         assert!((s - std::f32::consts::SQRT_2).abs() < 1e-6);
         let z: f32 = HI.iter().sum();
         assert!(z.abs() < 1e-6);
+    }
+
+    #[test]
+    fn reciprocal_division_is_within_ulps_of_exact() {
+        let mut seed = 0x9E37_79B9u32;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            (seed as f32 / u32::MAX as f32 - 0.5) * 2000.0
+        };
+        let mut inexact = 0;
+        for _ in 0..100_000 {
+            let (n, d) = (next(), next() + EPS);
+            let (got, exact) = (recip_div(n, d), n / d);
+            assert!((got - exact).abs() <= 4.0 * f32::EPSILON * exact.abs(), "{n} / {d}: {got} vs {exact}");
+            inexact += (got != exact) as u32;
+        }
+        // On x86 the estimate is what makes libvmaf's quotients differ from
+        // exact ones now and then; elsewhere both divide exactly.
+        if cfg!(any(target_arch = "x86", target_arch = "x86_64")) {
+            assert!(inexact > 0);
+        } else {
+            assert_eq!(inexact, 0);
+        }
+        // A zero reference leaves only EPS: the quotient must stay finite so
+        // the gain clamps to 0 or 1.
+        assert!(recip_div(250.0, 0.0 + EPS).is_finite());
+        assert!(recip_div(-250.0, 0.0 + EPS) < 0.0);
     }
 
     #[test]
