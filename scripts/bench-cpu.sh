@@ -38,28 +38,34 @@ make_pair b1080 1920x1080 "$n1080"
 make_pair b2160 3840x2160 "$n2160"
 declare -A frames=([b1080]=$n1080 [b2160]=$n2160)
 all=$(nproc)
-# median wall seconds and max RSS (KB) of $runs runs after one warm-up
-measure() {
-  "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
-  local t=() m=0
-  for _ in $(seq "$runs"); do
-    local out
-    # wall seconds and peak RSS of the child, without needing GNU time
-    out=$(python3 -c 'import resource,subprocess,sys,time
+# One timed run: wall seconds and peak RSS (KB) of the child, without
+# needing GNU time.
+once() {
+  python3 -c 'import resource,subprocess,sys,time
 t=time.perf_counter(); subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL,check=True)
-print("%.3f %d" % (time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))' "$@")
-    t+=("${out% *}"); local rss=${out#* }; (( rss > m )) && m=$rss
-  done
-  printf '%s %s\n' "$(printf '%s\n' "${t[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')" "$m"
+print("%.3f %d" % (time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))' "$@"
 }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '| clip | threads | tool | median s | frames/s | peak RSS MB | speed-up |\n|---|---|---|---|---|---|---|\n'
 for clip in b1080 b2160; do
   for th in ${THREADS:-1 $all}; do
     r="$dir/$clip.ref.y4m"; d="$dir/$clip.dis.y4m"; n=${frames[$clip]}
-    read -r so mo < <(measure "$ours" -r "$r" -d "$d" -q --threads "$th" -o /dev/null)
+    ours_cmd=("$ours" -r "$r" -d "$d" -q --threads "$th" -o /dev/null)
+    lib_cmd=("${LIBVMAF:-}" -r "$r" -d "$d" -q --threads "$th" -o /dev/null)
+    once "${ours_cmd[@]}" >/dev/null
+    [ -n "${LIBVMAF:-}" ] && once "${lib_cmd[@]}" >/dev/null
+    # Alternate the two tools so drift in the machine's speed hits both.
+    to=(); tl=(); mo=0; ml=0
+    for _ in $(seq "$runs"); do
+      read -r t m < <(once "${ours_cmd[@]}"); to+=("$t"); (( m > mo )) && mo=$m
+      if [ -n "${LIBVMAF:-}" ]; then
+        read -r t m < <(once "${lib_cmd[@]}"); tl+=("$t"); (( m > ml )) && ml=$m
+      fi
+    done
+    so=$(printf '%s\n' "${to[@]}" | median)
     printf '| %s | %s | vmaf-rs | %s | %.1f | %d | |\n' "$clip" "$th" "$so" "$(awk "BEGIN{print $n / $so}")" $((mo / 1024))
     if [ -n "${LIBVMAF:-}" ]; then
-      read -r sl ml < <(measure "$LIBVMAF" -r "$r" -d "$d" -q --threads "$th" -o /dev/null)
+      sl=$(printf '%s\n' "${tl[@]}" | median)
       printf '| %s | %s | libvmaf | %s | %.1f | %d | %.2fx |\n' "$clip" "$th" "$sl" "$(awk "BEGIN{print $n / $sl}")" $((ml / 1024)) "$(awk "BEGIN{print $sl / $so}")"
     fi
   done
