@@ -17,6 +17,7 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::psnr::SPEC,
     &features::integer_motion::SPEC,
     &features::float_motion::SPEC,
+    &features::cambi::SPEC,
 ];
 
 /// The best level this CPU supports, lowered by the `VMAF_CPU_LEVEL`

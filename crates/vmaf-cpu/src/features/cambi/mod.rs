@@ -1,0 +1,531 @@
+//! `cambi`: libvmaf's banding detector (Contrast Aware Multiscale Banding
+//! Index), a no-reference score of the distorted luma, with an optional
+//! full-reference mode that also scores the reference and reports how much
+//! banding the distortion added.
+//!
+//! Per picture:
+//! 1. luma is converted to 10 bits at the encode resolution (nearest
+//!    neighbour) and, for content encoded below 10 bits, averaged over 2x2
+//!    to undo dithering;
+//! 2. a spatial mask keeps the pixels of flat regions (most of their 7x7
+//!    neighbourhood equal to its right and lower neighbours);
+//! 3. at five scales (halving each time; with the high-resolution speed-up
+//!    the first scale is already halved), after a 3x3 mode filter, each
+//!    masked pixel gets a contrast value from the counts, in a window around
+//!    it, of its own value and of values 1..=2^max_log_contrast codes away,
+//!    for the steps that are visible at its luminance (`luminance.rs`);
+//! 4. each scale's map is pooled as the mean of its top `topk` fraction, and
+//!    the scales are combined with weights 16, 8, 4, 2, 1 and normalised by
+//!    the window area.
+//!
+//! The arithmetic follows libvmaf 3.2.0 exactly (integer histograms, the
+//! same f32 products and reciprocal table), except that pooled sums are
+//! exact instead of f64 sums in quickselect order: the same at the printed
+//! precision. Heat maps (`heatmaps_path`) are written in libvmaf's format.
+//!
+//! Not temporal: every frame is scored on its own (libvmaf flags nothing),
+//! so each worker has its own instance and working buffers.
+
+mod luminance;
+mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use luminance::Eotf;
+use scalar::Contrast;
+use vmaf_core::{
+    CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, OptionSpec, PictureData,
+    Pixel, Plane, Result,
+};
+
+const DEFAULT_TOPK: f64 = 0.6;
+const DEFAULT_EOTF: &str = "bt1886";
+
+static OPTIONS: &[OptionSpec] = &[
+    OptionSpec::double(
+        "cambi_max_val",
+        1000.0,
+        0.0,
+        1000.0,
+        "maximum value allowed; larger values will be clipped to this value",
+    )
+    .param("cmxv"),
+    OptionSpec::int("enc_width", 0, 180, 7680, "Encoding width").param("encw"),
+    OptionSpec::int("enc_height", 0, 150, 7680, "Encoding height").param("ench"),
+    OptionSpec::int("enc_bitdepth", 0, 6, 16, "Encoding bitdepth").param("encbd"),
+    OptionSpec::int("src_width", 0, 320, 7680, "Source width. Only used when full_ref=true.").param("srcw"),
+    OptionSpec::int("src_height", 0, 200, 4320, "Source height. Only used when full_ref=true.").param("srch"),
+    OptionSpec::int("window_size", 65, 15, 127, "Window size to compute CAMBI: 65 corresponds to ~1 degree at 4k")
+        .param("ws"),
+    OptionSpec::double(
+        "topk",
+        DEFAULT_TOPK,
+        0.0001,
+        1.0,
+        "Ratio of pixels for the spatial pooling computation, must be 0 < topk <= 1.0",
+    )
+    .param("topk"),
+    OptionSpec::double(
+        "cambi_topk",
+        DEFAULT_TOPK,
+        0.0001,
+        1.0,
+        "Ratio of pixels for the spatial pooling computation, must be 0 < cambi_topk <= 1.0",
+    )
+    .param("ctpk"),
+    OptionSpec::double(
+        "tvi_threshold",
+        0.019,
+        0.0001,
+        1.0,
+        "Visibilty threshold for luminance ΔL < tvi_threshold*L_mean",
+    )
+    .param("tvit"),
+    OptionSpec::double(
+        "cambi_vis_lum_threshold",
+        0.0,
+        0.0,
+        300.0,
+        "Luminance value below which we assume any banding is not visible",
+    )
+    .param("vlt"),
+    OptionSpec::int(
+        "max_log_contrast",
+        2,
+        0,
+        5,
+        "Maximum contrast in log luma level (2^max_log_contrast) at 10-bits, e.g., 2 is equivalent to 4 luma \
+         levels at 10-bit and 1 luma level at 8-bit. From 0 to 5: default 2 is recommended for banding from \
+         compression.",
+    )
+    .param("mlc"),
+    OptionSpec::string("heatmaps_path", "", "Path where heatmaps will be dumped."),
+    OptionSpec::bool(
+        "full_ref",
+        false,
+        "If true, CAMBI will be run in full-reference mode and will be computed on both the reference and \
+         distorted inputs",
+    ),
+    OptionSpec::string(
+        "eotf",
+        DEFAULT_EOTF,
+        "Determines the EOTF used to compute the visibility thresholds. Possible values: ['bt1886', 'pq']. \
+         Default: 'bt1886'",
+    )
+    .param("eotf"),
+    OptionSpec::string(
+        "cambi_eotf",
+        DEFAULT_EOTF,
+        "Determines the EOTF used to compute the visibility thresholds. Possible values: ['bt1886', 'pq']. \
+         Default: 'bt1886'. If both eotf and cambi_eotf are set, cambi_eotf takes precedence.",
+    )
+    .param("ceot"),
+    OptionSpec::int(
+        "cambi_high_res_speedup",
+        0,
+        0,
+        2160,
+        "Speed up the processing by downsampling post spatial mask for resolutions >= 1080p. Min speed-up \
+         resolution possible values: [1080, 1440, 2160, 0]. Default: 0 (not applied)Note some loss of accuracy \
+         is expected with this speedup.",
+    )
+    .param("hrs"),
+];
+
+const SCORE: &str = "Cambi_feature_cambi_score";
+const SOURCE: &str = "cambi_source";
+const FULL_REFERENCE: &str = "cambi_full_reference";
+
+pub static SPEC: ExtractorSpec = ExtractorSpec {
+    name: "cambi",
+    backend: vmaf_core::BackendKind::Cpu,
+    provided_features: &[SCORE],
+    options: OPTIONS,
+    temporal: false,
+    create,
+    help: "CAMBI banding index of the distorted luma (optionally also the reference's, full_ref=true)",
+};
+
+const NUM_SCALES: usize = 5;
+const SCALE_WEIGHTS: [f64; NUM_SCALES] = [16.0, 8.0, 4.0, 2.0, 1.0];
+/// Visual response to a contrast of `d + 1` codes.
+const CONTRAST_WEIGHTS: [i32; 32] =
+    [1, 2, 3, 4, 4, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9];
+/// Pictures smaller than this in both dimensions are refused.
+const MIN_SIDE: usize = 216;
+/// Entries of the reciprocal table: window areas up to 65x65.
+const RECIPROCALS: usize = 4226;
+
+/// libvmaf's table of `1/n` for `n` in `0..4226` (`[0]` = 0). Its entries
+/// are `1/n` rounded to 9 significant decimal digits and then to f32, which
+/// is not always the f32 nearest `1/n`; the contrast values depend on it.
+fn reciprocals() -> &'static [f32] {
+    static TABLE: OnceLock<Vec<f32>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        (0..RECIPROCALS)
+            .map(|n| {
+                if n == 0 {
+                    0.0
+                } else {
+                    // `{:.8e}` is 9 significant digits, correctly rounded,
+                    // and the parse rounds correctly to f32, as a C
+                    // compiler reads a float literal.
+                    format!("{:.8e}", 1.0 / n as f64).parse().unwrap_or(0.0)
+                }
+            })
+            .collect()
+    })
+}
+
+/// The instruction-set level the kernels run at.
+#[derive(Clone, Copy)]
+enum Level {
+    Scalar,
+    #[cfg(target_arch = "x86_64")]
+    Avx2(x86::Avx2),
+}
+
+/// Heat-map output: one file per scale, frame after frame of 16-bit
+/// little-endian samples scaled so that the largest possible contrast is
+/// 65535.
+struct Heatmaps {
+    files: Vec<(File, PathBuf)>,
+    scale: f64,
+    /// Little-endian samples of one scale.
+    buf: Vec<u8>,
+}
+
+/// Working buffers, sized once for the largest picture scored.
+struct Work {
+    stride: usize,
+    image: Vec<u16>,
+    mask: Vec<u8>,
+    hist: Vec<u16>,
+    cvals: Vec<f32>,
+    mode_rows: Vec<u16>,
+    mask_cols: Vec<u8>,
+}
+
+/// What differs between scoring the distorted and the reference picture.
+#[derive(Clone, Copy)]
+struct Target {
+    width: usize,
+    height: usize,
+    window: usize,
+}
+
+struct Cambi {
+    names: Vec<String>,
+    level: Level,
+    bpc: u32,
+    enc_bitdepth: u32,
+    full_ref: bool,
+    high_res_speedup: bool,
+    topk: f64,
+    max_val: f64,
+    dist: Target,
+    src: Target,
+    contrast: Contrast,
+    work: Work,
+    heatmaps: Option<Heatmaps>,
+    /// Scores of the last submitted frame: (index, distorted, reference).
+    last: Option<(u32, f64, f64)>,
+}
+
+fn fail(msg: impl Into<String>) -> Error {
+    Error::Extractor { feature: SPEC.name.into(), msg: msg.into() }
+}
+
+/// libvmaf's window size for a picture: the option is for 4K (3840+2160),
+/// scaled with width + height, halved with the speed-up, made odd.
+fn adjust_window(window: usize, w: usize, h: usize, speedup: bool) -> usize {
+    let mut ws = ((window * (w + h)) / 375) >> 4;
+    if speedup {
+        ws = (ws + 1) >> 1;
+    }
+    ws | 1
+}
+
+fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
+    let o = args.options;
+    let g = args.geometry;
+    let (w, h) = (g.width as usize, g.height as usize);
+    let bpc = g.bit_depth as u32;
+
+    let enc_bitdepth = match o.int("enc_bitdepth") {
+        0 => bpc,
+        b => b as u32,
+    };
+    let mut enc = (o.int("enc_width") as usize, o.int("enc_height") as usize);
+    if enc.0 == 0 || enc.1 == 0 {
+        enc = (w, h);
+    }
+    let mut src = (o.int("src_width") as usize, o.int("src_height") as usize);
+    if src.0 == 0 || src.1 == 0 {
+        src = (w, h);
+    }
+    // An encode downscaled from the input is not scaled back up.
+    if enc.0 > w || enc.1 > h {
+        enc = (w, h);
+    }
+    if enc.0 < MIN_SIDE && enc.1 < MIN_SIDE {
+        return Err(fail(format!(
+            "encode size {}x{} is too small: one side must be at least {MIN_SIDE}",
+            enc.0, enc.1
+        )));
+    }
+    if src.0 < MIN_SIDE && src.1 < MIN_SIDE {
+        return Err(fail(format!(
+            "source size {}x{} is too small: one side must be at least {MIN_SIDE}",
+            src.0, src.1
+        )));
+    }
+    if (src.0 > enc.0 && src.1 < enc.1) || (src.0 < enc.0 && src.1 > enc.1) {
+        return Err(fail(format!(
+            "source size {}x{} and encode size {}x{} are not ordered (one wider, the other taller)",
+            src.0, src.1, enc.0, enc.1
+        )));
+    }
+    let enc_pixels = enc.0 * enc.1;
+    let high_res_speedup = match o.int("cambi_high_res_speedup") {
+        1080 => enc_pixels >= 1920 * 1080,
+        1440 => enc_pixels >= 2560 * 1440,
+        2160 => enc_pixels >= 3840 * 2160,
+        _ => false,
+    };
+    let full_ref = o.bool("full_ref");
+    let alloc = if full_ref { (src.0.max(enc.0), src.1.max(enc.1)) } else { enc };
+
+    let num_diffs = 1usize << o.int("max_log_contrast");
+    let eotf_name = match o.str("cambi_eotf") {
+        DEFAULT_EOTF => o.str("eotf"),
+        other => other,
+    };
+    let eotf = Eotf::parse(eotf_name)
+        .ok_or_else(|| fail(format!("unknown EOTF \"{eotf_name}\" (known: bt1886, pq)")))?;
+    let tvi_threshold = o.double("tvi_threshold");
+    let mut tvi = [0u16; 32];
+    let mut weights = [0i32; 32];
+    for d in 0..num_diffs {
+        tvi[d] = (luminance::tvi_for_diff(eotf, d as i32 + 1, tvi_threshold) + num_diffs as i32) as u16;
+        weights[d] = CONTRAST_WEIGHTS[d];
+    }
+    let vlt = luminance::vis_lum_code(eotf, o.double("cambi_vis_lum_threshold")).ok_or_else(|| {
+        fail("cambi_vis_lum_threshold is above the luminance of every code of the nominal range")
+    })?;
+    let band_base = (vlt as i32 - 3 * num_diffs as i32 + 1).max(0) as u16;
+    let band_top = tvi[num_diffs - 1] + 1;
+    let contrast = Contrast {
+        num_diffs,
+        tvi,
+        weights,
+        vlt,
+        band_base,
+        // An empty band (every code too dark) counts nothing.
+        band_size: band_top.saturating_sub(band_base),
+        recip: reciprocals(),
+    };
+
+    let window = o.int("window_size") as usize;
+    let dist = Target { width: enc.0, height: enc.1, window: adjust_window(window, enc.0, enc.1, high_res_speedup) };
+    let src_t = Target { width: src.0, height: src.1, window: adjust_window(window, src.0, src.1, high_res_speedup) };
+    let largest = dist.window.max(src_t.window);
+    if largest * largest >= RECIPROCALS {
+        return Err(fail(format!(
+            "window size {largest} at this resolution is too large (at most 65 after scaling)"
+        )));
+    }
+
+    let stride = scalar::aligned_stride(alloc.0);
+    let work = Work {
+        stride,
+        image: vec![0; stride * alloc.1],
+        mask: vec![0; stride * alloc.1],
+        hist: vec![0; contrast.hist_rows() * alloc.0],
+        cvals: vec![0.0; alloc.0 * alloc.1],
+        mode_rows: vec![0; 3 * alloc.0],
+        mask_cols: vec![0; alloc.0],
+    };
+
+    let heatmaps = match o.str("heatmaps_path") {
+        "" => None,
+        dir => Some(open_heatmaps(Path::new(dir), enc, dist.window, &contrast)?),
+    };
+
+    let level = match args.cpu_level {
+        CpuLevel::Scalar => Level::Scalar,
+        #[cfg(target_arch = "x86_64")]
+        _ => x86::Avx2::new().map_or(Level::Scalar, Level::Avx2),
+        #[cfg(not(target_arch = "x86_64"))]
+        _ => Level::Scalar,
+    };
+
+    let topk = match o.double("topk") {
+        t if t != DEFAULT_TOPK => t,
+        _ => o.double("cambi_topk"),
+    };
+    Ok(Box::new(Cambi {
+        names: vec![o.feature_name(SCORE), SOURCE.to_owned(), FULL_REFERENCE.to_owned()],
+        level,
+        bpc,
+        enc_bitdepth,
+        full_ref,
+        high_res_speedup,
+        topk,
+        max_val: o.double("cambi_max_val"),
+        dist,
+        src: src_t,
+        contrast,
+        work,
+        heatmaps,
+        last: None,
+    }))
+}
+
+/// Creates the heat-map directory and one file per scale, named after the
+/// scale and its size (the size halving from the encode size, as libvmaf
+/// names them also when the speed-up halves the first scale).
+fn open_heatmaps(dir: &Path, enc: (usize, usize), window: usize, k: &Contrast) -> Result<Heatmaps> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o770);
+    builder.create(dir).map_err(|e| Error::io(dir, e))?;
+    let (mut w, mut h) = enc;
+    let mut files = Vec::with_capacity(NUM_SCALES);
+    for scale in 0..NUM_SCALES {
+        let path = dir.join(format!("cambi_heatmap_scale_{scale}_{w}x{h}_16b.gray"));
+        let file = File::create(&path).map_err(|e| Error::io(&path, e))?;
+        files.push((file, path));
+        w = (w + 1) >> 1;
+        h = (h + 1) >> 1;
+    }
+    let max_weight = k.weights[..k.num_diffs].iter().copied().max().unwrap_or(1);
+    let max_c = max_weight * (window * window) as i32 / 4;
+    Ok(Heatmaps { files, scale: 65535.0 / max_c as f64, buf: vec![0; 2 * enc.0 * enc.1] })
+}
+
+impl Heatmaps {
+    /// Writes the contrast map of one scale of frame `index`.
+    fn write(&mut self, scale: usize, index: u32, c: &[f32], w: usize, h: usize) -> Result<()> {
+        let n = w * h;
+        for (o, &v) in self.buf[..2 * n].chunks_exact_mut(2).zip(c) {
+            // C's conversion to uint16_t on x86: through int, keeping the
+            // low 16 bits (values can pass 65535 by a hair).
+            let s = (self.scale * v as f64) as i32 as u16;
+            o.copy_from_slice(&s.to_le_bytes());
+        }
+        let (file, path) = &mut self.files[scale];
+        let io = |e| Error::io(&*path, e);
+        file.seek(SeekFrom::Start(index as u64 * n as u64 * 2)).map_err(io)?;
+        file.write_all(&self.buf[..2 * n]).map_err(|e| Error::io(&*path, e))
+    }
+}
+
+/// The luma plane of a picture, by sample type.
+enum Luma<'a> {
+    U8(&'a Plane<u8>),
+    U16(&'a Plane<u16>),
+}
+
+fn luma(p: &vmaf_core::Picture) -> Luma<'_> {
+    match p.data() {
+        PictureData::U8(planes) => Luma::U8(&planes[0]),
+        PictureData::U16(planes) => Luma::U16(&planes[0]),
+    }
+}
+
+impl Cambi {
+    /// Converts a luma plane into the working image at the target size.
+    fn load<T: Pixel>(&mut self, plane: &Plane<T>, t: Target) -> Result<()> {
+        let stride = self.work.stride;
+        scalar::to_10bit(plane, self.bpc, &mut self.work.image, stride, t.width, t.height)?;
+        if self.enc_bitdepth < 10 {
+            scalar::anti_dither(&mut self.work.image, stride, t.width, t.height);
+        }
+        Ok(())
+    }
+
+    /// The CAMBI score of one picture; heat maps are written for frame
+    /// `heatmap_frame` when given.
+    fn score(&mut self, plane: Luma<'_>, t: Target, heatmap_frame: Option<u32>) -> Result<f64> {
+        match plane {
+            Luma::U8(p) => self.load(p, t)?,
+            Luma::U16(p) => self.load(p, t)?,
+        }
+        let level = self.level;
+        let k = &self.contrast;
+        let wk = &mut self.work;
+        let stride = wk.stride;
+        let (mut w, mut h) = (t.width, t.height);
+        let threshold = scalar::mask_threshold(w, h);
+        match level {
+            Level::Scalar => scalar::spatial_mask(&wk.image, &mut wk.mask, stride, w, h, threshold, &mut wk.mask_cols),
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2(_) => {
+                scalar::spatial_mask(&wk.image, &mut wk.mask, stride, w, h, threshold, &mut wk.mask_cols)
+            }
+        }
+        let mut scores = [0.0; NUM_SCALES];
+        for (scale, score) in scores.iter_mut().enumerate() {
+            if scale > 0 || self.high_res_speedup {
+                w = (w + 1) >> 1;
+                h = (h + 1) >> 1;
+                scalar::decimate(&mut wk.image, stride, w, h);
+                scalar::decimate(&mut wk.mask, stride, w, h);
+            }
+            scalar::filter_mode(&mut wk.image, stride, w, h, &mut wk.mode_rows);
+            let cvals = &mut wk.cvals[..w * h];
+            scalar::c_values(&wk.image, &wk.mask, stride, w, h, t.window, k, &mut wk.hist, cvals);
+            if let (Some(frame), Some(hm)) = (heatmap_frame, self.heatmaps.as_mut()) {
+                hm.write(scale, frame, cvals, w, h)?;
+            }
+            *score = scalar::top_k_mean(cvals, self.topk);
+        }
+        let mut total = 0.0;
+        for (s, wt) in scores.iter().zip(SCALE_WEIGHTS) {
+            total += s * wt;
+        }
+        Ok(total / (t.window * t.window) as f64)
+    }
+}
+
+/// C's `MIN(a, b)`: `b` unless `a < b`.
+fn c_min(a: f64, b: f64) -> f64 {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+impl Extractor for Cambi {
+    fn feature_names(&self) -> &[String] {
+        &self.names
+    }
+
+    fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
+        let dist = self.score(luma(frame.distorted), self.dist, Some(frame.index))?;
+        let src = if self.full_ref { self.score(luma(frame.reference), self.src, None)? } else { 0.0 };
+        self.last = Some((frame.index, dist, src));
+        Ok(())
+    }
+
+    fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
+        if let Some((i, dist, src)) = self.last.take() {
+            debug_assert_eq!(i, index);
+            sink.put(0, i, c_min(dist, self.max_val));
+            if self.full_ref {
+                sink.put(1, i, c_min(src, self.max_val));
+                let added = dist - src;
+                sink.put(2, i, c_min(if added > 0.0 { added } else { 0.0 }, self.max_val));
+            }
+        }
+        Ok(())
+    }
+}
