@@ -28,6 +28,8 @@
 
 mod luminance;
 mod scalar;
+#[cfg(test)]
+mod test_util;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
@@ -37,10 +39,10 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use luminance::Eotf;
-use scalar::Contrast;
+use scalar::{Contrast, Kernels, MapBuffers, MaskScratch, Planes, Pool};
 use vmaf_core::{
     CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, OptionSpec, PictureData,
-    Pixel, Plane, Result,
+    Plane, Result,
 };
 
 const DEFAULT_TOPK: f64 = 0.6;
@@ -196,6 +198,8 @@ enum Level {
 struct Heatmaps {
     files: Vec<(File, PathBuf)>,
     scale: f64,
+    /// The contrast map of the current scale.
+    map: Vec<f32>,
     /// Little-endian samples of one scale.
     buf: Vec<u8>,
 }
@@ -205,10 +209,10 @@ struct Work {
     stride: usize,
     image: Vec<u16>,
     mask: Vec<u8>,
-    hist: Vec<u16>,
-    cvals: Vec<f32>,
+    map: MapBuffers,
     mode_rows: Vec<u16>,
-    mask_cols: Vec<u8>,
+    mask_scratch: MaskScratch,
+    pool: Pool,
 }
 
 /// What differs between scoring the distorted and the reference picture.
@@ -320,16 +324,9 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
     })?;
     let band_base = (vlt as i32 - 3 * num_diffs as i32 + 1).max(0) as u16;
     let band_top = tvi[num_diffs - 1] + 1;
-    let contrast = Contrast {
-        num_diffs,
-        tvi,
-        weights,
-        vlt,
-        band_base,
-        // An empty band (every code too dark) counts nothing.
-        band_size: band_top.saturating_sub(band_base),
-        recip: reciprocals(),
-    };
+    // An empty band (every code too dark) counts nothing.
+    let contrast =
+        Contrast::new(num_diffs, tvi, weights, vlt, band_base, band_top.saturating_sub(band_base), reciprocals());
 
     let window = o.int("window_size") as usize;
     let dist = Target { width: enc.0, height: enc.1, window: adjust_window(window, enc.0, enc.1, high_res_speedup) };
@@ -346,10 +343,10 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
         stride,
         image: vec![0; stride * alloc.1],
         mask: vec![0; stride * alloc.1],
-        hist: vec![0; contrast.hist_rows() * alloc.0],
-        cvals: vec![0.0; alloc.0 * alloc.1],
+        map: MapBuffers::new(&contrast, alloc.0, stride, alloc.1),
         mode_rows: vec![0; 3 * alloc.0],
-        mask_cols: vec![0; alloc.0],
+        mask_scratch: MaskScratch::new(alloc.0),
+        pool: Pool::new(alloc.0 * alloc.1),
     };
 
     let heatmaps = match o.str("heatmaps_path") {
@@ -407,14 +404,15 @@ fn open_heatmaps(dir: &Path, enc: (usize, usize), window: usize, k: &Contrast) -
     }
     let max_weight = k.weights[..k.num_diffs].iter().copied().max().unwrap_or(1);
     let max_c = max_weight * (window * window) as i32 / 4;
-    Ok(Heatmaps { files, scale: 65535.0 / max_c as f64, buf: vec![0; 2 * enc.0 * enc.1] })
+    let n = enc.0 * enc.1;
+    Ok(Heatmaps { files, scale: 65535.0 / max_c as f64, map: vec![0.0; n], buf: vec![0; 2 * n] })
 }
 
 impl Heatmaps {
-    /// Writes the contrast map of one scale of frame `index`.
-    fn write(&mut self, scale: usize, index: u32, c: &[f32], w: usize, h: usize) -> Result<()> {
+    /// Writes the contrast map of one scale of frame `index` (in `map`).
+    fn write(&mut self, scale: usize, index: u32, w: usize, h: usize) -> Result<()> {
         let n = w * h;
-        for (o, &v) in self.buf[..2 * n].chunks_exact_mut(2).zip(c) {
+        for (o, &v) in self.buf[..2 * n].chunks_exact_mut(2).zip(&self.map) {
             // C's conversion to uint16_t on x86: through int, keeping the
             // low 16 bits (values can pass 65535 by a hair).
             let s = (self.scale * v as f64) as i32 as u16;
@@ -441,51 +439,52 @@ fn luma(p: &vmaf_core::Picture) -> Luma<'_> {
 }
 
 impl Cambi {
-    /// Converts a luma plane into the working image at the target size.
-    fn load<T: Pixel>(&mut self, plane: &Plane<T>, t: Target) -> Result<()> {
-        let stride = self.work.stride;
-        scalar::to_10bit(plane, self.bpc, &mut self.work.image, stride, t.width, t.height)?;
-        if self.enc_bitdepth < 10 {
-            scalar::anti_dither(&mut self.work.image, stride, t.width, t.height);
-        }
-        Ok(())
-    }
-
     /// The CAMBI score of one picture; heat maps are written for frame
     /// `heatmap_frame` when given.
     fn score(&mut self, plane: Luma<'_>, t: Target, heatmap_frame: Option<u32>) -> Result<f64> {
-        match plane {
-            Luma::U8(p) => self.load(p, t)?,
-            Luma::U16(p) => self.load(p, t)?,
+        match self.level {
+            Level::Scalar => self.score_with(&scalar::Scalar, plane, t, heatmap_frame),
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2(k) => self.score_with(&k, plane, t, heatmap_frame),
         }
-        let level = self.level;
-        let k = &self.contrast;
+    }
+
+    fn score_with<K: Kernels>(
+        &mut self,
+        kern: &K,
+        plane: Luma<'_>,
+        t: Target,
+        heatmap_frame: Option<u32>,
+    ) -> Result<f64> {
         let wk = &mut self.work;
         let stride = wk.stride;
         let (mut w, mut h) = (t.width, t.height);
-        let threshold = scalar::mask_threshold(w, h);
-        match level {
-            Level::Scalar => scalar::spatial_mask(&wk.image, &mut wk.mask, stride, w, h, threshold, &mut wk.mask_cols),
-            #[cfg(target_arch = "x86_64")]
-            Level::Avx2(_) => {
-                scalar::spatial_mask(&wk.image, &mut wk.mask, stride, w, h, threshold, &mut wk.mask_cols)
-            }
+        match plane {
+            Luma::U8(p) => kern.load_u8(p, self.bpc, &mut wk.image, stride, w, h)?,
+            Luma::U16(p) => kern.load_u16(p, self.bpc, &mut wk.image, stride, w, h)?,
         }
+        if self.enc_bitdepth < 10 {
+            kern.anti_dither(&mut wk.image, stride, w, h);
+        }
+        let threshold = scalar::mask_threshold(w, h);
+        kern.spatial_mask(&wk.image, &mut wk.mask, stride, w, h, threshold, &mut wk.mask_scratch);
+        let mut heat = heatmap_frame.and(self.heatmaps.as_mut());
         let mut scores = [0.0; NUM_SCALES];
         for (scale, score) in scores.iter_mut().enumerate() {
             if scale > 0 || self.high_res_speedup {
                 w = (w + 1) >> 1;
                 h = (h + 1) >> 1;
-                scalar::decimate(&mut wk.image, stride, w, h);
-                scalar::decimate(&mut wk.mask, stride, w, h);
+                kern.decimate_u16(&mut wk.image, stride, w, h);
+                kern.decimate_u8(&mut wk.mask, stride, w, h);
             }
-            scalar::filter_mode(&mut wk.image, stride, w, h, &mut wk.mode_rows);
-            let cvals = &mut wk.cvals[..w * h];
-            scalar::c_values(&wk.image, &wk.mask, stride, w, h, t.window, k, &mut wk.hist, cvals);
-            if let (Some(frame), Some(hm)) = (heatmap_frame, self.heatmaps.as_mut()) {
-                hm.write(scale, frame, cvals, w, h)?;
+            kern.filter_mode(&mut wk.image, stride, w, h, &mut wk.mode_rows);
+            let planes = Planes { img: &wk.image, mask: &wk.mask, stride, w, h, codes: &[] };
+            let dense = heat.as_deref_mut().map(|hm| &mut hm.map[..]);
+            scalar::contrast_map(kern, &planes, t.window, &self.contrast, &mut wk.map, &mut wk.pool, dense);
+            if let (Some(frame), Some(hm)) = (heatmap_frame, heat.as_deref_mut()) {
+                hm.write(scale, frame, w, h)?;
             }
-            *score = scalar::top_k_mean(cvals, self.topk);
+            *score = wk.pool.top_k_mean(w * h, self.topk);
         }
         let mut total = 0.0;
         for (s, wt) in scores.iter().zip(SCALE_WEIGHTS) {
