@@ -528,3 +528,265 @@ impl Extractor for Cambi {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_util::Rng;
+    use vmaf_core::{ChromaSampling, Geometry, Options, Picture};
+
+    fn options(opts: &[(&str, &str)]) -> Options {
+        Options::parse("cambi", OPTIONS, opts.iter().copied()).unwrap()
+    }
+
+    fn make(g: Geometry, opts: &[(&str, &str)], level: CpuLevel) -> Result<Box<dyn Extractor>> {
+        create(&CreateArgs { options: &options(opts), geometry: g, cpu_level: level })
+    }
+
+    /// A banded picture: a slow diagonal ramp quantised to a few levels,
+    /// flat patches, and noise in part of it, moved by `t`.
+    fn picture(g: Geometry, rng: &mut Rng, t: usize) -> Picture {
+        let mut p = Picture::new(g);
+        let max = (1u32 << g.bit_depth) - 1;
+        let (w, h) = (g.width as usize, g.height as usize);
+        let sample = |rng: &mut Rng, x: usize, y: usize| -> u32 {
+            let ramp = ((x + 2 * y + 3 * t) * 40 / (w + 2 * h)) as u32 + 20;
+            let mut v = ramp << (g.bit_depth - 8);
+            if (x / 40 + y / 30) & 3 == 0 {
+                v += rng.below(3 << (g.bit_depth - 8)) as u32;
+            }
+            v.min(max)
+        };
+        match p.data_mut() {
+            PictureData::U8(planes) => {
+                for y in 0..h {
+                    for (x, s) in planes[0].row_mut(y).iter_mut().enumerate() {
+                        *s = sample(rng, x, y) as u8;
+                    }
+                }
+            }
+            PictureData::U16(planes) => {
+                for y in 0..h {
+                    for (x, s) in planes[0].row_mut(y).iter_mut().enumerate() {
+                        *s = sample(rng, x, y) as u16;
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    /// Every value the extractor writes for `frames` frames, by name.
+    fn run(ex: &mut dyn Extractor, frames: &[(Picture, Picture)]) -> Vec<(String, f64)> {
+        let mut sink = FeatureSink::new();
+        let mut out = Vec::new();
+        for (i, (r, d)) in frames.iter().enumerate() {
+            ex.submit(&FramePair { reference: r, distorted: d, index: i as u32 }).unwrap();
+            ex.collect(i as u32, &mut sink).unwrap();
+            out.extend(sink.entries().iter().map(|e| (ex.feature_names()[e.slot as usize].clone(), e.value)));
+            sink.clear();
+        }
+        out
+    }
+
+    #[test]
+    fn names_follow_libvmaf() {
+        let g = Geometry::new(576, 324, ChromaSampling::Cs420, 8).unwrap();
+        let name = |opts: &[(&str, &str)]| make(g, opts, CpuLevel::Scalar).unwrap().feature_names()[0].clone();
+        assert_eq!(vmaf_core::alias::alias(&name(&[])), "cambi");
+        // The v1.0.16 models' option set, as libvmaf prints it.
+        assert_eq!(
+            name(&[("cambi_high_res_speedup", "1080"), ("cambi_vis_lum_threshold", "0.06"), ("cambi_max_val", "17.0")]),
+            "cambi_hrs_1080_cmxv_17_vlt_0.06"
+        );
+        assert_eq!(name(&[("topk", "0.5"), ("eotf", "pq")]), "cambi_eotf_pq_topk_0.5");
+        assert_eq!(name(&[("cambi_topk", "0.5"), ("cambi_eotf", "pq")]), "cambi_ceot_pq_ctpk_0.5");
+        assert_eq!(name(&[("window_size", "33"), ("max_log_contrast", "3")]), "cambi_mlc_3_ws_33");
+        assert_eq!(
+            name(&[("enc_width", "400"), ("enc_height", "240"), ("enc_bitdepth", "10")]),
+            "cambi_encbd_10_ench_240_encw_400"
+        );
+        // Options that do not change the numbers' meaning stay out of the name.
+        assert_eq!(name(&[("full_ref", "true")]), "Cambi_feature_cambi_score");
+        let ex = make(g, &[("full_ref", "true"), ("tvi_threshold", "0.1")], CpuLevel::Scalar).unwrap();
+        assert_eq!(ex.feature_names(), ["cambi_tvit_0.1", "cambi_source", "cambi_full_reference"]);
+    }
+
+    #[test]
+    fn refuses_what_libvmaf_refuses() {
+        let g = |w, h| Geometry::new(w, h, ChromaSampling::Cs420, 8).unwrap();
+        let refused = |g, opts: &[(&str, &str)]| matches!(make(g, opts, CpuLevel::Scalar), Err(Error::Extractor { .. }));
+        assert!(refused(g(200, 200), &[]));
+        assert!(!refused(g(216, 16), &[]));
+        assert!(refused(g(576, 324), &[("eotf", "hlg")]));
+        assert!(refused(g(576, 324), &[("full_ref", "true"), ("src_width", "640"), ("src_height", "200")]));
+        // A 127 window at 4K is 127 wide: past the reciprocal table.
+        assert!(refused(g(3840, 2160), &[("window_size", "127")]));
+        assert!(!refused(g(3840, 2160), &[("window_size", "65")]));
+        // Out-of-range option values are refused by the option parser.
+        assert!(Options::parse("cambi", OPTIONS, [("enc_width", "100")]).is_err());
+        assert!(Options::parse("cambi", OPTIONS, [("max_log_contrast", "6")]).is_err());
+    }
+
+    #[test]
+    fn window_follows_resolution() {
+        assert_eq!(adjust_window(65, 3840, 2160, false), 65);
+        assert_eq!(adjust_window(65, 1920, 1080, false), 33);
+        assert_eq!(adjust_window(65, 1920, 1080, true), 17);
+        assert_eq!(adjust_window(65, 576, 324, false), 9);
+        assert_eq!(adjust_window(15, 216, 16, false), 1);
+    }
+
+    #[test]
+    fn reciprocal_table_is_the_nine_digit_one() {
+        let r = reciprocals();
+        assert_eq!(r.len(), RECIPROCALS);
+        assert_eq!(r[0], 0.0);
+        let mut off = 0;
+        for (n, &v) in r.iter().enumerate().skip(1) {
+            let exact = 1.0 / n as f64;
+            // Within one f32 step of 1/n, and within 5e-10 relative of a
+            // 9-digit decimal.
+            assert!(((v as f64 - exact) / exact).abs() < 1.2e-7, "{n}");
+            off += (v != 1.0 / n as f32) as usize;
+        }
+        // Decimal rounding moves some entries off the f32 nearest 1/n.
+        assert!(off > 0);
+        assert_ne!(r[82], 1.0 / 82.0f32);
+    }
+
+    #[test]
+    fn pooling_takes_the_top_k() {
+        let mut rng = Rng(9);
+        for case in 0..50 {
+            let n = 1 + rng.below(3000);
+            let mut pool = Pool::new(n);
+            let mut all = Vec::new();
+            for _ in 0..n {
+                // Zeros, small and large contrast values (all multiples of 2^-36).
+                let v = match rng.below(3) {
+                    0 => 0.0f32,
+                    1 => (1 + rng.below(9)) as f32 * reciprocals()[1 + rng.below(4224)],
+                    _ => rng.below(20000) as f32 / 16.0,
+                };
+                if v != 0.0 {
+                    pool.push(v);
+                }
+                all.push(v);
+            }
+            let topk = [0.0001, 0.1, 0.6, 1.0][case % 4];
+            let got = pool.top_k_mean(n, topk);
+            all.sort_by(|a, b| b.total_cmp(a));
+            let k = ((topk * n as f64) as usize).clamp(1, n);
+            let want = all[..k].iter().map(|&v| v as f64).sum::<f64>() / k as f64;
+            assert!((got - want).abs() <= 1e-12 * want.max(1.0), "case {case}: {got} vs {want}");
+        }
+    }
+
+    /// Scores of both levels on the same frames, bit for bit.
+    fn levels_agree(g: Geometry, opts: &[(&str, &str)], seed: u64) -> Vec<(String, f64)> {
+        let mut rng = Rng(seed);
+        let frames: Vec<(Picture, Picture)> =
+            (0..2).map(|t| (picture(g, &mut rng, t), picture(g, &mut rng, t + 1))).collect();
+        let scalar = run(&mut *make(g, opts, CpuLevel::Scalar).unwrap(), &frames);
+        let simd = run(&mut *make(g, opts, CpuLevel::Avx2).unwrap(), &frames);
+        let bits = |v: &[(String, f64)]| v.iter().map(|(n, x)| (n.clone(), x.to_bits())).collect::<Vec<_>>();
+        assert_eq!(bits(&scalar), bits(&simd), "{g:?} {opts:?}");
+        scalar
+    }
+
+    #[test]
+    fn levels_agree_at_every_depth_and_odd_size() {
+        let mut nonzero = 0;
+        for (i, bpc) in [8u8, 10, 12, 16].into_iter().enumerate() {
+            for (w, h) in [(233, 219), (240, 135), (300, 17), (17, 300)] {
+                for sampling in [ChromaSampling::Cs420, ChromaSampling::Cs444] {
+                    let g = Geometry::new(w, h, sampling, bpc).unwrap();
+                    let out = levels_agree(g, &[], i as u64 + 1);
+                    nonzero += out.iter().filter(|(_, v)| *v > 0.0).count();
+                }
+            }
+        }
+        assert!(nonzero > 20, "the pictures show banding: {nonzero} non-zero scores");
+    }
+
+    #[test]
+    fn levels_agree_with_every_option() {
+        let g = Geometry::new(321, 241, ChromaSampling::Cs420, 10).unwrap();
+        let sets: &[&[(&str, &str)]] = &[
+            &[("full_ref", "true")],
+            &[("full_ref", "true"), ("src_width", "400"), ("src_height", "300")],
+            &[("enc_width", "250"), ("enc_height", "200"), ("enc_bitdepth", "8")],
+            &[("max_log_contrast", "5"), ("window_size", "127")],
+            &[("max_log_contrast", "0"), ("window_size", "15")],
+            &[("topk", "1.0"), ("tvi_threshold", "0.5")],
+            &[("cambi_topk", "0.0001"), ("eotf", "pq")],
+            &[("cambi_vis_lum_threshold", "5"), ("cambi_max_val", "0.01")],
+            &[("cambi_vis_lum_threshold", "200")],
+        ];
+        for opts in sets {
+            levels_agree(g, opts, 4);
+        }
+        // The speed-up only applies from 1080p.
+        let g = Geometry::new(1920, 1080, ChromaSampling::Cs420, 8).unwrap();
+        levels_agree(g, &[("cambi_high_res_speedup", "1080")], 5);
+    }
+
+    #[test]
+    fn full_reference_of_identical_pictures_is_zero() {
+        let g = Geometry::new(300, 220, ChromaSampling::Cs444, 8).unwrap();
+        let mut rng = Rng(2);
+        let p = picture(g, &mut rng, 0);
+        let frames = [(p.clone(), p)];
+        let out = run(&mut *make(g, &[("full_ref", "true")], CpuLevel::Scalar).unwrap(), &frames);
+        assert_eq!(out.len(), 3);
+        assert!(out[0].1 > 0.0);
+        assert_eq!(out[1].1, out[0].1);
+        assert_eq!(out[2], ("cambi_full_reference".to_owned(), 0.0));
+    }
+
+    #[test]
+    fn max_val_clips_and_topk_takes_precedence() {
+        let g = Geometry::new(300, 220, ChromaSampling::Cs420, 8).unwrap();
+        let mut rng = Rng(3);
+        let frames = [(picture(g, &mut rng, 0), picture(g, &mut rng, 1))];
+        let score = |opts: &[(&str, &str)]| run(&mut *make(g, opts, CpuLevel::Scalar).unwrap(), &frames)[0].1;
+        let full = score(&[]);
+        assert!(full > 0.0);
+        assert_eq!(score(&[("cambi_max_val", "0")]), 0.0);
+        assert_eq!(score(&[("cambi_max_val", "1000")]), full);
+        // A non-default `topk` wins over `cambi_topk`.
+        let top = score(&[("topk", "0.1")]);
+        assert!(top > full);
+        assert_eq!(score(&[("topk", "0.1"), ("cambi_topk", "0.9")]), top);
+        assert_eq!(score(&[("cambi_topk", "0.1")]), top);
+    }
+
+    #[test]
+    fn heat_maps_are_written_per_scale() {
+        let g = Geometry::new(250, 230, ChromaSampling::Cs420, 8).unwrap();
+        let dir = std::env::temp_dir().join(format!("vmaf-cambi-heatmaps-{}", std::process::id()));
+        let mut rng = Rng(6);
+        let frames: Vec<_> = (0..3).map(|t| (picture(g, &mut rng, t), picture(g, &mut rng, t))).collect();
+        let mut files = Vec::new();
+        for (i, level) in [CpuLevel::Scalar, CpuLevel::Avx2].into_iter().enumerate() {
+            let sub = dir.join(format!("level{i}/nested"));
+            let path = sub.to_str().unwrap().to_owned();
+            run(&mut *make(g, &[("heatmaps_path", &path)], level).unwrap(), &frames);
+            let (mut w, mut h) = (250usize, 230usize);
+            let mut level_files = Vec::new();
+            for scale in 0..NUM_SCALES {
+                let f = sub.join(format!("cambi_heatmap_scale_{scale}_{w}x{h}_16b.gray"));
+                let bytes = std::fs::read(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+                assert_eq!(bytes.len(), 3 * w * h * 2, "{}", f.display());
+                level_files.push(bytes);
+                w = w.div_ceil(2);
+                h = h.div_ceil(2);
+            }
+            files.push(level_files);
+        }
+        assert_eq!(files[0], files[1]);
+        assert!(files[0][0].iter().any(|&b| b != 0), "the maps show contrast");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

@@ -65,9 +65,9 @@ pub fn to_10bit<T: Pixel>(
             // working plane with a different stride (full-reference mode
             // with a larger source size) then receives the rows skewed.
             // Its row padding is unset memory there; ours reads as 0.
-            for k in 0..lib_stride * in_h {
+            for (k, o) in out[..lib_stride * in_h].iter_mut().enumerate() {
                 let (r, c) = (k / lib_stride, k % lib_stride);
-                out[k] = if c < in_w { src.row(r)[c].into() as u16 } else { 0 };
+                *o = if c < in_w { src.row(r)[c].into() as u16 } else { 0 };
             }
             return Ok(());
         }
@@ -472,6 +472,12 @@ impl Pool {
         debug_assert_eq!(len, self.len);
         self.len += n;
         self.sum.0 += sum;
+    }
+
+    /// The values pushed so far and their exact sum.
+    #[cfg(test)]
+    pub fn contents(&self) -> (&[f32], u128) {
+        (&self.vals[..self.len], self.sum.0)
     }
 
     /// Mean of the `topk` fraction (at least one) of the largest of the `n`

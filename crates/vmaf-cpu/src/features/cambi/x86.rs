@@ -215,118 +215,45 @@ struct Run {
     last: usize,
 }
 
-/// Adds (`sign` = 1) or removes (`sign` = -1) a run: column `x` of its
-/// histogram row changes by the number of run columns within `pad` of `x`.
+/// Adds (`SUB` false) or removes (`SUB` true) a run: column `x` of its
+/// histogram row changes by the number of run columns within `pad` of `x`,
+/// a trapezoid: `min(x - (first - pad) + 1, last + pad + 1 - x, run length,
+/// window)`, at least 0, and 0 past the plane.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn apply_run(hist: &mut [u16], w: usize, pad: usize, r: Run, sign: i16) {
+unsafe fn apply_run<const SUB: bool>(hist: &mut [u16], w: usize, hs: usize, pad: usize, r: Run) {
     let start = r.first.saturating_sub(pad);
-    let end = (r.last + pad + 1).min(w);
-    let base = r.row * scalar::hist_stride(w);
+    let reach = r.last + pad + 1;
+    let end = reach.min(w);
     // Blocks of 16 counts on a fixed grid from the row start: runs that
-    // overlap then read and write exactly the same vectors, which the CPU
-    // forwards from store to load instead of stalling. The last block ends
-    // inside the row's stride or the slack.
-    let x_first = start & !15;
-    debug_assert!(base + ((end + 15) & !15) <= hist.len());
-    let ptr = hist.as_mut_ptr().add(base);
-    let iota = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-    let first = _mm256_set1_epi16(r.first as i16);
-    let last = _mm256_set1_epi16(r.last as i16);
-    let padv = _mm256_set1_epi16(pad as i16);
-    let startv = _mm256_set1_epi16(start as i16 - 1);
-    let endv = _mm256_set1_epi16(end as i16);
-    let one = _mm256_set1_epi16(1);
-    let mut x0 = x_first;
+    // overlap then read and write exactly the same (aligned) vectors, which
+    // the CPU forwards from store to load instead of stalling. The last
+    // block ends inside the row's stride or the slack.
+    let mut x0 = start & !15;
+    debug_assert!(r.row * hs + ((end + 15) & !15) <= hist.len());
+    let ptr = hist.as_mut_ptr().add(r.row * hs);
+    let mut x = _mm256_add_epi16(
+        _mm256_set1_epi16(x0 as i16),
+        _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+    );
+    let rise = _mm256_set1_epi16((pad + 1) as i16 - r.first as i16);
+    let fall = _mm256_set1_epi16(reach as i16);
+    let top = _mm256_set1_epi16((r.last - r.first + 1).min(2 * pad + 1) as i16);
+    let width = _mm256_set1_epi16(w as i16);
+    let sixteen = _mm256_set1_epi16(16);
+    let zero = _mm256_setzero_si256();
+    let clip = reach > w;
     while x0 < end {
-        let x = _mm256_add_epi16(_mm256_set1_epi16(x0 as i16), iota);
-        let hi = _mm256_min_epi16(last, _mm256_add_epi16(x, padv));
-        let lo = _mm256_max_epi16(first, _mm256_sub_epi16(x, padv));
-        let n = _mm256_add_epi16(_mm256_sub_epi16(hi, lo), one);
-        // Columns out of the run's reach get 0.
-        let inside = _mm256_and_si256(_mm256_cmpgt_epi16(x, startv), _mm256_cmpgt_epi16(endv, x));
-        let n = _mm256_and_si256(n, inside);
+        let n = _mm256_min_epi16(_mm256_add_epi16(x, rise), _mm256_sub_epi16(fall, x));
+        let mut n = _mm256_max_epi16(_mm256_min_epi16(n, top), zero);
+        if clip {
+            n = _mm256_and_si256(n, _mm256_cmpgt_epi16(width, x));
+        }
         let p = ptr.add(x0) as *mut __m256i;
         let cur = _mm256_load_si256(p);
-        let new = if sign > 0 { _mm256_add_epi16(cur, n) } else { _mm256_sub_epi16(cur, n) };
-        _mm256_store_si256(p, new);
+        _mm256_store_si256(p, if SUB { _mm256_sub_epi16(cur, n) } else { _mm256_add_epi16(cur, n) });
+        x = _mm256_add_epi16(x, sixteen);
         x0 += 16;
-    }
-}
-
-/// One direction of a row move (the samples entering, or those leaving):
-/// the codes of its row and the run not yet applied, which may continue in
-/// the next block of columns.
-struct Side<'a> {
-    codes: &'a [u16],
-    open: Option<Run>,
-    sign: i16,
-    /// Whether the last column of the previous block had an event.
-    prev: u32,
-}
-
-impl Side<'_> {
-    /// Applies the open run, if any.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn close(&mut self, hist: &mut [u16], w: usize, pad: usize) {
-        if let Some(r) = self.open.take() {
-            apply_run(hist, w, pad, r, self.sign);
-        }
-    }
-
-    /// Takes the events of the 16 columns from `j`, one bit per column in
-    /// `ev`; `codes` are their codes.
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn block(&mut self, hist: &mut [u16], w: usize, pad: usize, j: usize, ev: u32, codes: __m256i) {
-        let prev = std::mem::replace(&mut self.prev, ev >> 15);
-        if ev == 0 && self.open.is_none() {
-            return;
-        }
-        // Columns continuing the run of the column before them.
-        let cont = ev & ((ev << 1) | prev) & same_as_previous(self.codes, j, codes);
-        if let Some(mut r) = self.open.take() {
-            let t = cont.trailing_ones() as usize;
-            if t == 16 {
-                r.last = j + 15;
-                self.open = Some(r);
-                return;
-            }
-            if t > 0 {
-                r.last = j + t - 1;
-            }
-            apply_run(hist, w, pad, r, self.sign);
-        }
-        let mut starts = ev & !cont;
-        while starts != 0 {
-            let s = starts.trailing_zeros() as usize;
-            starts &= starts - 1;
-            let last = s + (cont >> (s + 1)).trailing_ones() as usize;
-            let r = Run { row: self.codes[j + s] as usize, first: j + s, last: j + last };
-            if last == 15 {
-                // Reaches the end of the block: may go on in the next one.
-                self.open = Some(r);
-            } else {
-                apply_run(hist, w, pad, r, self.sign);
-            }
-        }
-    }
-
-    /// Takes an event at column `j` of histogram row `row`, one column at
-    /// a time (the columns after the last full block).
-    #[inline]
-    #[target_feature(enable = "avx2")]
-    unsafe fn event(&mut self, hist: &mut [u16], w: usize, pad: usize, j: usize, row: usize) {
-        match &mut self.open {
-            Some(r) if r.row == row && r.last + 1 == j => r.last = j,
-            open => {
-                if let Some(r) = open.take() {
-                    apply_run(hist, w, pad, r, self.sign);
-                }
-                *open = Some(Run { row, first: j, last: j });
-            }
-        }
     }
 }
 
@@ -350,66 +277,170 @@ unsafe fn same_as_previous(codes: &[u16], j: usize, v: __m256i) -> u32 {
     lane_bits(_mm256_cmpeq_epi16(v, prev))
 }
 
+/// The events of one side (entering or leaving samples) in the 16 columns
+/// from `j`, one bit per column in `ev` (codes `v`): extends or applies the
+/// `open` run and applies or opens the runs that start here. `prev` holds
+/// whether the column before the block had an event.
+#[inline]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn side_block<const SUB: bool>(
+    hist: &mut [u16],
+    w: usize,
+    hs: usize,
+    pad: usize,
+    codes: &[u16],
+    open: &mut Option<Run>,
+    prev: &mut u32,
+    j: usize,
+    ev: u32,
+    v: __m256i,
+) {
+    let before = std::mem::replace(prev, ev >> 15);
+    if ev == 0 && open.is_none() {
+        return;
+    }
+    // Columns continuing the run of the column before them.
+    let cont = ev & ((ev << 1) | before) & same_as_previous(codes, j, v);
+    if let Some(mut r) = open.take() {
+        let t = cont.trailing_ones() as usize;
+        if t == 16 {
+            r.last = j + 15;
+            *open = Some(r);
+            return;
+        }
+        if t > 0 {
+            r.last = j + t - 1;
+        }
+        apply_run::<SUB>(hist, w, hs, pad, r);
+    }
+    let mut starts = ev & !cont;
+    while starts != 0 {
+        let s = starts.trailing_zeros() as usize;
+        starts &= starts - 1;
+        let last = s + (cont >> (s + 1)).trailing_ones() as usize;
+        let r = Run { row: codes[j + s] as usize, first: j + s, last: j + last };
+        if last == 15 {
+            // Reaches the end of the block: may go on in the next one.
+            *open = Some(r);
+        } else {
+            apply_run::<SUB>(hist, w, hs, pad, r);
+        }
+    }
+}
+
+/// One event at column `j` of histogram row `row`, for the columns after
+/// the last full block.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn side_event<const SUB: bool>(
+    hist: &mut [u16],
+    w: usize,
+    hs: usize,
+    pad: usize,
+    open: &mut Option<Run>,
+    j: usize,
+    row: usize,
+) {
+    match open {
+        Some(r) if r.row == row && r.last + 1 == j => r.last = j,
+        _ => {
+            if let Some(r) = open.take() {
+                apply_run::<SUB>(hist, w, hs, pad, r);
+            }
+            *open = Some(Run { row, first: j, last: j });
+        }
+    }
+}
+
 /// The histogram slide from the codes of the rows (`Planes::codes`): a
 /// column has an event on a side when that side's sample is counted and
-/// differs from the other side's.
+/// differs from the other side's. A missing side reads as not counted.
 #[target_feature(enable = "avx2")]
 unsafe fn slide(hist: &mut [u16], p: &Planes<'_>, pad: usize, sub: Option<usize>, add: Option<usize>) {
     let w = p.w;
-    let side = |r: usize, sign| Side { codes: &p.codes[r * p.stride..r * p.stride + w], open: None, sign, prev: 0 };
-    let mut sub = sub.map(|r| side(r, -1));
-    let mut add = add.map(|r| side(r, 1));
-    let none = _mm256_set1_epi16(NOT_COUNTED as i16);
-    let load = |s: &Option<Side<'_>>, j: usize| {
-        s.as_ref().map_or(none, |s| _mm256_loadu_si256(s.codes.as_ptr().add(j) as *const __m256i))
-    };
+    let hs = scalar::hist_stride(w);
+    let all_off = vec_none();
+    let row_codes = |r: Option<usize>| r.map(|r| &p.codes[r * p.stride..r * p.stride + w]);
+    let (sub, add) = (row_codes(sub), row_codes(add));
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load(c: Option<&[u16]>, j: usize) -> __m256i {
+        match c {
+            Some(c) => _mm256_loadu_si256(c.as_ptr().add(j) as *const __m256i),
+            None => vec_none(),
+        }
+    }
+    let (mut s_open, mut a_open) = (None, None);
+    let (mut s_prev, mut a_prev) = (0u32, 0u32);
     let mut j = 0;
     while j + 16 <= w {
-        let sv = load(&sub, j);
-        let av = load(&add, j);
-        let differ = _mm256_xor_si256(_mm256_cmpeq_epi16(sv, av), none);
-        let s_ev = _mm256_andnot_si256(_mm256_cmpeq_epi16(sv, none), differ);
-        let a_ev = _mm256_andnot_si256(_mm256_cmpeq_epi16(av, none), differ);
-        let quiet = |s: &Option<Side<'_>>| s.as_ref().map_or(true, |s| s.open.is_none());
-        if _mm256_testz_si256(differ, differ) != 0 && quiet(&sub) && quiet(&add) {
+        let sv = load(sub, j);
+        let av = load(add, j);
+        let differ = _mm256_xor_si256(_mm256_cmpeq_epi16(sv, av), all_off);
+        if _mm256_testz_si256(differ, differ) != 0 && s_open.is_none() && a_open.is_none() {
             // Nothing enters or leaves here (the usual case).
-            for s in [&mut sub, &mut add].into_iter().flatten() {
-                s.prev = 0;
-            }
+            s_prev = 0;
+            a_prev = 0;
             j += 16;
             continue;
         }
-        if let Some(s) = sub.as_mut() {
-            s.block(hist, w, pad, j, lane_bits(s_ev), sv);
+        if let Some(codes) = sub {
+            let ev = lane_bits(_mm256_andnot_si256(_mm256_cmpeq_epi16(sv, all_off), differ));
+            side_block::<true>(hist, w, hs, pad, codes, &mut s_open, &mut s_prev, j, ev, sv);
         }
-        if let Some(a) = add.as_mut() {
-            a.block(hist, w, pad, j, lane_bits(a_ev), av);
+        if let Some(codes) = add {
+            let ev = lane_bits(_mm256_andnot_si256(_mm256_cmpeq_epi16(av, all_off), differ));
+            side_block::<false>(hist, w, hs, pad, codes, &mut a_open, &mut a_prev, j, ev, av);
         }
         j += 16;
     }
     for c in j..w {
-        let code = |s: &Option<Side<'_>>| s.as_ref().map_or(NOT_COUNTED, |s| s.codes[c]);
-        let (sv, av) = (code(&sub), code(&add));
+        let code = |s: Option<&[u16]>| s.map_or(NOT_COUNTED, |s| s[c]);
+        let (sv, av) = (code(sub), code(add));
         if sv == av {
             continue;
         }
-        if let (true, Some(s)) = (sv != NOT_COUNTED, sub.as_mut()) {
-            s.event(hist, w, pad, c, sv as usize);
+        if sv != NOT_COUNTED {
+            side_event::<true>(hist, w, hs, pad, &mut s_open, c, sv as usize);
         }
-        if let (true, Some(a)) = (av != NOT_COUNTED, add.as_mut()) {
-            a.event(hist, w, pad, c, av as usize);
+        if av != NOT_COUNTED {
+            side_event::<false>(hist, w, hs, pad, &mut a_open, c, av as usize);
         }
     }
-    if let Some(s) = sub.as_mut() {
-        s.close(hist, w, pad);
+    if let Some(r) = s_open {
+        apply_run::<true>(hist, w, hs, pad, r);
     }
-    if let Some(a) = add.as_mut() {
-        a.close(hist, w, pad);
+    if let Some(r) = a_open {
+        apply_run::<false>(hist, w, hs, pad, r);
     }
+}
+
+/// Sixteen `NOT_COUNTED` codes.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn vec_none() -> __m256i {
+    _mm256_set1_epi16(NOT_COUNTED as i16)
 }
 
 // ---------------------------------------------------------------------------
 // Contrast rows
+
+/// The 8 counts from `hist[at]`.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn counts_at(hist: &[u16], at: usize) -> __m256i {
+    debug_assert!(at + 8 <= hist.len());
+    _mm256_cvtepu16_epi32(_mm_load_si128(hist.as_ptr().add(at) as *const __m128i))
+}
+
+/// The counts at the 8 histogram indexes `idx` (read as the low halves of
+/// 32-bit gathers, so the slack past the last row covers the upper halves).
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn gather_counts(hist: *const i32, idx: __m256i) -> __m256i {
+    _mm256_and_si256(_mm256_i32gather_epi32::<2>(hist, idx), _mm256_set1_epi32(0xFFFF))
+}
 
 /// `weight[d] · p0 · pm · recip[p0 + pm]` in 8 lanes (`fp0` is `p0` as
 /// f32). `p0·pm` is below 2^24, exact in f32, so the product with the
@@ -438,7 +469,6 @@ unsafe fn c_row(hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, out: &mut 
     debug_assert!(k.hist_rows() * hs + 1 < hist.len() && k.recip.len() > 4225);
     let hp = hist.as_ptr() as *const i32;
     let zero = _mm256_setzero_si256();
-    let lo16 = _mm256_set1_epi32(0xFFFF);
     let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     let wv = _mm256_set1_epi32(hs as i32);
     let maxrow = _mm256_set1_epi32(k.band_size as i32 - 1);
@@ -466,9 +496,8 @@ unsafe fn c_row(hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, out: &mut 
             // Every counted sample has one code: its histogram rows are
             // read as plain vectors and the steps that count are known
             // (other lanes read real counts too, masked off at the end).
-            let load = |r: usize| -> __m256i {
-                _mm256_cvtepu16_epi32(_mm_load_si128(hist.as_ptr().add(r * hs + j) as *const __m128i))
-            };
+            // Counts of histogram row `r` at the 8 columns.
+            let load = |r: usize| counts_at(hist, r * hs + j);
             let p0 = load(r0);
             let fp0 = _mm256_cvtepi32_ps(p0);
             let mut steps = k.steps[r0];
@@ -488,10 +517,7 @@ unsafe fn c_row(hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, out: &mut 
             let row = _mm256_min_epi32(code, maxrow);
             let cols = _mm256_add_epi32(_mm256_set1_epi32(j as i32), iota);
             // Counts of histogram row `r` (per lane) at these columns.
-            let counts = |r: __m256i| -> __m256i {
-                let idx = _mm256_add_epi32(_mm256_mullo_epi32(r, wv), cols);
-                _mm256_and_si256(_mm256_i32gather_epi32::<2>(hp, idx), lo16)
-            };
+            let counts = |r: __m256i| gather_counts(hp, _mm256_add_epi32(_mm256_mullo_epi32(r, wv), cols));
             let p0 = counts(row);
             let fp0 = _mm256_cvtepi32_ps(p0);
             for d in 0..nd {
@@ -629,38 +655,179 @@ impl RowSum {
 mod tests {
     use super::*;
     use crate::features::cambi::test_util::*;
+    use scalar::Scalar;
+
+    fn first_difference<T: PartialEq + Copy + std::fmt::Debug>(a: &[T], b: &[T]) -> Option<(usize, T, T)> {
+        a.iter().zip(b).position(|(x, y)| x != y).map(|i| (i, a[i], b[i]))
+    }
+
+    /// Slides the histograms down a plane with both kernel sets, checking
+    /// the histograms after every move and the contrast rows (and what they
+    /// pool) after every row.
+    fn check_map(simd: &Avx2, what: &str, p: &Planes<'_>, pad: usize, k: &Contrast) {
+        let (w, h) = (p.w, p.h);
+        let mut codes = vec![0u16; p.stride * h];
+        simd.prepare(p, k, &mut codes);
+        let p = Planes { codes: &codes, ..*p };
+        let len = scalar::hist_len(k, w);
+        let mut bufs = [scalar::MapBuffers::new(k, w, p.stride, h), scalar::MapBuffers::new(k, w, p.stride, h)];
+        let [a, b] = &mut bufs;
+        let (a, b) = (&mut a.hist_mut()[..len], &mut b.hist_mut()[..len]);
+        let mut pools = [Pool::new(w * h), Pool::new(w * h)];
+        let (mut ra, mut rb) = (vec![0f32; w], vec![0f32; w]);
+        let hs = scalar::hist_stride(w);
+        let check_hist = |a: &[u16], b: &[u16], when: &str| {
+            if let Some((i, x, y)) = first_difference(a, b) {
+                panic!("{what} {when}: count ({}, {}) is {x} (scalar) vs {y}", i / hs, i % hs);
+            }
+        };
+        // The first rows enter before row 0, also rows past a short plane.
+        for r in 0..pad {
+            Scalar.slide(a, &p, pad, None, Some(r), k);
+            simd.slide(b, &p, pad, None, Some(r), k);
+            check_hist(a, b, &format!("first pass row {r}"));
+        }
+        for i in 0..h {
+            let (sub, add) = scalar::row_moves(i, h, pad);
+            Scalar.slide(a, &p, pad, sub, add, k);
+            simd.slide(b, &p, pad, sub, add, k);
+            check_hist(a, b, &format!("before row {i}"));
+            let [pa, pb] = &mut pools;
+            Scalar.c_row(a, &p, i, k, &mut ra, pa);
+            simd.c_row(b, &p, i, k, &mut rb, pb);
+            let bits = |r: &[f32]| r.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            if let Some((j, x, y)) = first_difference(&bits(&ra), &bits(&rb)) {
+                panic!("{what} row {i} col {j}: {} (scalar) vs {}", f32::from_bits(x), f32::from_bits(y));
+            }
+        }
+        let [pa, pb] = &pools;
+        let ((va, sa), (vb, sb)) = (pa.contents(), pb.contents());
+        assert_eq!(va.len(), vb.len(), "{what}: pooled value counts");
+        assert!(va.iter().zip(vb).all(|(x, y)| x.to_bits() == y.to_bits()), "{what}: pooled values");
+        assert_eq!(sa, sb, "{what}: pooled sums");
+    }
 
     #[test]
-    fn slide_matches_scalar() {
+    fn contrast_maps_match_scalar() {
         let Some(simd) = Avx2::new() else { return };
         let mut rng = Rng(7);
-        for case in 0..400 {
+        for case in 0..600 {
             let w = 1 + rng.below(80);
             let h = 1 + rng.below(12);
-            let pad = rng.below(w.min(33) + 1);
-            let k = contrast(&mut rng);
-            let (img, mask, stride) = planes(&mut rng, w, h, &k);
-            let mut codes = vec![0u16; stride * h];
+            // Windows narrower and wider than the plane.
+            let pad = rng.below(w.min(40) + 2);
+            let k = if case % 3 == 0 { default_contrast() } else { contrast(&mut rng) };
+            let fill = FILLS[case % FILLS.len()];
+            let (img, mask, stride) = planes_with(&mut rng, w, h, &k, fill);
             let p = Planes { img: &img, mask: &mask, stride, w, h, codes: &[] };
-            simd.prepare(&p, &k, &mut codes);
-            let p = Planes { codes: &codes, ..p };
-            let len = scalar::hist_len(&k, w);
-            let mut bufs = [scalar::MapBuffers::new(&k, w, stride, h), scalar::MapBuffers::new(&k, w, stride, h)];
-            let [a, b] = &mut bufs;
-            let (a, b) = (&mut a.hist_mut()[..len], &mut b.hist_mut()[..len]);
-            for r in 0..h {
-                let sub = (r >= 2).then(|| r - 2);
-                scalar::Scalar.slide(a, &p, pad, sub, Some(r), &k);
-                simd.slide(b, &p, pad, sub, Some(r), &k);
-                if let Some(i) = (0..len).find(|&i| a[i] != b[i]) {
-                    panic!(
-                        "case {case}: w {w} h {h} pad {pad} after row {r}: count ({}, {}) is {} (scalar) vs {}",
-                        i / w,
-                        i % w,
-                        a[i],
-                        b[i]
-                    );
+            check_map(&simd, &format!("case {case} ({fill:?} {w}x{h} pad {pad})"), &p, pad, &k);
+        }
+    }
+
+    #[test]
+    fn contrast_maps_match_scalar_on_wide_planes() {
+        let Some(simd) = Avx2::new() else { return };
+        let mut rng = Rng(11);
+        for (case, fill) in FILLS.iter().enumerate() {
+            let (w, h) = (300 + rng.below(200), 40);
+            let k = default_contrast();
+            let (img, mask, stride) = planes_with(&mut rng, w, h, &k, *fill);
+            let p = Planes { img: &img, mask: &mask, stride, w, h, codes: &[] };
+            for pad in [0, 7, 16, 32] {
+                check_map(&simd, &format!("wide case {case} ({fill:?} {w}x{h} pad {pad})"), &p, pad, &k);
+            }
+        }
+    }
+
+    /// A `w`x`h` u16 plane of values up to `max` (runs, noise, constants).
+    fn plane16(rng: &mut Rng, w: usize, h: usize, max: u32, style: usize) -> (Vec<u16>, usize) {
+        let stride = scalar::aligned_stride(w);
+        let mut v = vec![0u16; stride * h + 64];
+        let mut cur = 0;
+        for r in 0..h {
+            for c in 0..w {
+                if rng.below(4) == 0 {
+                    cur = rng.below(max as usize + 1) as u16;
                 }
+                v[r * stride + c] = match style {
+                    0 => cur,
+                    1 => rng.below(max as usize + 1) as u16,
+                    2 => 0,
+                    _ => max as u16,
+                };
+            }
+        }
+        (v, stride)
+    }
+
+    #[test]
+    fn plane_passes_match_scalar() {
+        let Some(simd) = Avx2::new() else { return };
+        let mut rng = Rng(3);
+        for case in 0..800 {
+            let w = 1 + rng.below(65);
+            let h = 1 + rng.below(9);
+            let style = case % 4;
+            let what = format!("case {case} {w}x{h} style {style}");
+            let (img, stride) = plane16(&mut rng, w, h, 1024, style);
+
+            let (mut a, mut b) = (img.clone(), img.clone());
+            Scalar.anti_dither(&mut a, stride, w, h);
+            simd.anti_dither(&mut b, stride, w, h);
+            assert_eq!(first_difference(&a, &b), None, "anti-dither {what}");
+
+            let (mut a, mut b) = (img.clone(), img.clone());
+            let mut rows = vec![0u16; 3 * w];
+            Scalar.filter_mode(&mut a, stride, w, h, &mut rows);
+            simd.filter_mode(&mut b, stride, w, h, &mut rows);
+            assert_eq!(first_difference(&a, &b), None, "mode filter {what}");
+
+            let (mut ma, mut mb) = (vec![7u8; img.len()], vec![7u8; img.len()]);
+            let threshold = rng.below(52) as u32;
+            let mut s = MaskScratch::new(w);
+            Scalar.spatial_mask(&img, &mut ma, stride, w, h, threshold, &mut s);
+            simd.spatial_mask(&img, &mut mb, stride, w, h, threshold, &mut s);
+            assert_eq!(first_difference(&ma, &mb), None, "spatial mask {what} threshold {threshold}");
+
+            let (dw, dh) = (w.div_ceil(2), h.div_ceil(2));
+            let (mut a, mut b) = (img.clone(), img.clone());
+            Scalar.decimate_u16(&mut a, stride, dw, dh);
+            simd.decimate_u16(&mut b, stride, dw, dh);
+            assert_eq!(first_difference(&a, &b), None, "decimate {what}");
+            let (mut a, mut b) = (ma.clone(), ma.clone());
+            Scalar.decimate_u8(&mut a, stride, dw, dh);
+            simd.decimate_u8(&mut b, stride, dw, dh);
+            assert_eq!(first_difference(&a, &b), None, "decimate mask {what}");
+        }
+    }
+
+    #[test]
+    fn loading_matches_scalar_at_every_depth() {
+        let Some(simd) = Avx2::new() else { return };
+        let mut rng = Rng(5);
+        for case in 0..400 {
+            let (w, h) = (1 + rng.below(70), 1 + rng.below(6));
+            // Same size, or resampled to a smaller or larger one.
+            let (ow, oh) = match case % 3 {
+                0 => (w, h),
+                1 => (1 + rng.below(w), 1 + rng.below(h)),
+                _ => (w + rng.below(40), h + rng.below(5)),
+            };
+            let stride = scalar::aligned_stride(ow.max(w) + rng.below(40));
+            let style = case % 4;
+            let (mut a, mut b) = (vec![0u16; stride * oh.max(h)], vec![0u16; stride * oh.max(h)]);
+            let (src8, _) = plane16(&mut rng, w, h, 255, style);
+            let s = scalar::aligned_stride(w);
+            let p8 = Plane::from_vec(src8.iter().map(|&v| v as u8).collect(), w, h, s).unwrap();
+            Scalar.load_u8(&p8, 8, &mut a, stride, ow, oh).unwrap();
+            simd.load_u8(&p8, 8, &mut b, stride, ow, oh).unwrap();
+            assert_eq!(first_difference(&a, &b), None, "8-bit case {case}");
+            for bpc in [10u32, 12, 16] {
+                let (src, s) = plane16(&mut rng, w, h, (1 << bpc) - 1, style);
+                let p = Plane::from_vec(src, w, h, s).unwrap();
+                Scalar.load_u16(&p, bpc, &mut a, stride, ow, oh).unwrap();
+                simd.load_u16(&p, bpc, &mut b, stride, ow, oh).unwrap();
+                assert_eq!(first_difference(&a, &b), None, "{bpc}-bit case {case}");
             }
         }
     }
