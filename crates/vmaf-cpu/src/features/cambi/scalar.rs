@@ -532,9 +532,9 @@ pub trait Kernels {
     /// Moves the window histograms down one row: removes the samples of row
     /// `sub` and adds those of row `add`.
     fn slide(&self, hist: &mut [u16], p: &Planes<'_>, pad: usize, sub: Option<usize>, add: Option<usize>, k: &Contrast);
-    /// Contrast values of row `i` into `out` (`w` values); the non-zero
-    /// ones also go to `pool`.
-    fn c_row(&self, hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, out: &mut [f32], pool: &mut Pool);
+    /// Contrast values of row `i`: the non-zero ones go to `pool`, all of
+    /// them to `out` (`w` values) when given.
+    fn c_row(&self, hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, out: Option<&mut [f32]>, pool: &mut Pool);
 }
 
 /// The reference kernels.
@@ -597,14 +597,17 @@ impl Kernels for Scalar {
         }
     }
 
-    fn c_row(&self, hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, out: &mut [f32], pool: &mut Pool) {
+    fn c_row(&self, hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, mut out: Option<&mut [f32]>, pool: &mut Pool) {
         let row = i * p.stride;
         let img = &p.img[row..row + p.w];
         let mask = &p.mask[row..row + p.w];
-        for (j, ((c, &m), &v)) in out.iter_mut().zip(mask).zip(img).enumerate() {
-            *c = if m != 0 { k.pixel(hist, hist_stride(p.w), j, v) } else { 0.0 };
-            if *c != 0.0 {
-                pool.push(*c);
+        for (j, (&m, &v)) in mask.iter().zip(img).enumerate() {
+            let c = if m != 0 { k.pixel(hist, hist_stride(p.w), j, v) } else { 0.0 };
+            if c != 0.0 {
+                pool.push(c);
+            }
+            if let Some(o) = out.as_deref_mut() {
+                o[j] = c;
             }
         }
     }
@@ -647,21 +650,17 @@ pub fn contrast_map<K: Kernels>(
         return;
     }
     kern.prepare(p, k, &mut bufs.codes);
-    let MapBuffers { hist, hist_offset, codes, row } = bufs;
+    let MapBuffers { hist, hist_offset, codes } = bufs;
     let hist = &mut hist[*hist_offset..*hist_offset + hist_len(k, w)];
     hist.fill(0);
     let p = Planes { codes, ..*p };
     for r in 0..pad {
         kern.slide(hist, &p, pad, None, Some(r), k);
     }
-    let row = &mut row[..w];
     for i in 0..h {
         let (sub, add) = row_moves(i, h, pad);
         kern.slide(hist, &p, pad, sub, add, k);
-        kern.c_row(hist, &p, i, k, row, pool);
-        if let Some(d) = dense.as_deref_mut() {
-            d[i * w..(i + 1) * w].copy_from_slice(row);
-        }
+        kern.c_row(hist, &p, i, k, dense.as_deref_mut().map(|d| &mut d[i * w..(i + 1) * w]), pool);
     }
 }
 
@@ -672,7 +671,6 @@ pub struct MapBuffers {
     hist: Vec<u16>,
     hist_offset: usize,
     pub codes: Vec<u16>,
-    pub row: Vec<f32>,
 }
 
 impl MapBuffers {
@@ -680,7 +678,7 @@ impl MapBuffers {
     pub fn new(k: &Contrast, w: usize, stride: usize, rows: usize) -> Self {
         let hist = vec![0u16; hist_len(k, w) + 16];
         let hist_offset = (32 - (hist.as_ptr() as usize) % 32) % 32 / 2;
-        MapBuffers { hist, hist_offset, codes: vec![0; stride * rows], row: vec![0.0; w] }
+        MapBuffers { hist, hist_offset, codes: vec![0; stride * rows] }
     }
     #[cfg(test)]
     pub fn hist_mut(&mut self) -> &mut [u16] {

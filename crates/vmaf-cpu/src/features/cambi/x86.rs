@@ -5,18 +5,24 @@
 //!   neighbouring samples of one value then update overlapping ranges of
 //!   one histogram row back to back, which serialises on memory. Here the
 //!   columns whose sample enters or leaves (and does not cancel against an
-//!   equal one at the same column) are found 16 at a time, consecutive
-//!   columns of equal value are merged into runs, and each run is added in
-//!   one pass as the trapezoid it sums to: at column `x`, the number of run
-//!   columns within `pad` of `x`. Integer counts, so any order gives the
-//!   same histograms.
+//!   equal one at the same column) are found 16 at a time, and for each
+//!   histogram row among them the whole block is applied at once: the
+//!   change at a column is a box sum of the block's event signs, read from
+//!   their running sums with byte shuffles, and added to the few aligned
+//!   16-count vectors the block reaches. Integer counts, so any order gives
+//!   the same histograms.
+//!   The histograms count per histogram row ("code", precomputed per scale
+//!   in `Planes::codes`), so a sample is tested for mask and band once.
 //! * Contrast rows: 8 columns at a time in i32/f32 lanes, the same products
 //!   and reciprocal-table lookups as the scalar code (gathered, or loaded
-//!   directly when the 8 samples share one value). `max` of non-negative
-//!   values equals the scalar "keep if larger".
-//! * The other passes (anti-dithering, spatial mask, decimation, mode
-//!   filter) are the scalar code compiled for AVX2: plain integer loops the
-//!   compiler vectorises, with the same results by construction.
+//!   directly when the counted samples share one value), blocks of 16
+//!   columns with nothing counted skipped. `max` of non-negative values
+//!   equals the scalar "keep if larger". The non-zero values are packed into
+//!   the pool and summed exactly in the same pass.
+//! * Anti-dithering and decimation: plain vector loops. Loading, the
+//!   spatial mask, the mode filter and the codes are the scalar code
+//!   compiled for AVX2 (integer loops the compiler vectorises, with the same
+//!   results by construction).
 
 use std::arch::x86_64::*;
 use std::sync::OnceLock;
@@ -80,13 +86,15 @@ impl Kernels for Avx2 {
         // Rows or columns past the plane (read from stale buffer contents,
         // as libvmaf does), and widths whose column arithmetic would leave
         // i16, take the scalar way.
+        // Windows wider than 65 (never used: the reciprocal table stops
+        // there) too.
         let past = |r: Option<usize>| r.is_some_and(|r| r >= p.h);
-        if pad > p.w || past(sub) || past(add) || p.w + pad + 16 > i16::MAX as usize {
+        if pad > p.w || pad > 32 || past(sub) || past(add) || p.w + 16 > i16::MAX as usize {
             return scalar::Scalar.slide(hist, p, pad, sub, add, k);
         }
         unsafe { slide(hist, p, pad, sub, add) }
     }
-    fn c_row(&self, hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, out: &mut [f32], pool: &mut Pool) {
+    fn c_row(&self, hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, out: Option<&mut [f32]>, pool: &mut Pool) {
         unsafe { c_row(hist, p, i, k, out, pool) }
     }
 }
@@ -206,161 +214,134 @@ unsafe fn decimate_u8(buf: &mut [u8], stride: usize, w: usize, h: usize) {
 // ---------------------------------------------------------------------------
 // Histogram slide
 
-/// A run of consecutive columns whose samples of one histogram row enter
-/// (or leave) the window together.
-#[derive(Clone, Copy)]
-struct Run {
-    row: usize,
-    first: usize,
-    last: usize,
+/// Byte-shuffle controls that turn the running sums of a block's 16 event
+/// signs into the change of each histogram column the block reaches: for
+/// the 16 columns of chunk `k` (from `16·k` columns after the block start),
+/// the change at column `x` is `P[hi] - P[lo]`, `P` the inclusive running
+/// sums, `[lo + 1, hi]` the block columns within `pad` of `x` (a control
+/// byte with the top bit set reads 0).
+struct BoxShuffles {
+    /// Chunk offset of the first chunk (≤ 0).
+    first: isize,
+    his: [__m128i; 5],
+    los: [__m128i; 5],
+    chunks: usize,
 }
 
-/// Adds (`SUB` false) or removes (`SUB` true) a run: column `x` of its
-/// histogram row changes by the number of run columns within `pad` of `x`,
-/// a trapezoid: `min(x - (first - pad) + 1, last + pad + 1 - x, run length,
-/// window)`, at least 0, and 0 past the plane.
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn apply_run<const SUB: bool>(hist: &mut [u16], w: usize, hs: usize, pad: usize, r: Run) {
-    let start = r.first.saturating_sub(pad);
-    let reach = r.last + pad + 1;
-    let end = reach.min(w);
-    // Blocks of 16 counts on a fixed grid from the row start: runs that
-    // overlap then read and write exactly the same (aligned) vectors, which
-    // the CPU forwards from store to load instead of stalling. The last
-    // block ends inside the row's stride or the slack.
-    let mut x0 = start & !15;
-    debug_assert!(r.row * hs + ((end + 15) & !15) <= hist.len());
-    let ptr = hist.as_mut_ptr().add(r.row * hs);
-    let mut x = _mm256_add_epi16(
-        _mm256_set1_epi16(x0 as i16),
-        _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-    );
-    let rise = _mm256_set1_epi16((pad + 1) as i16 - r.first as i16);
-    let fall = _mm256_set1_epi16(reach as i16);
-    let top = _mm256_set1_epi16((r.last - r.first + 1).min(2 * pad + 1) as i16);
-    let width = _mm256_set1_epi16(w as i16);
-    let sixteen = _mm256_set1_epi16(16);
-    let zero = _mm256_setzero_si256();
-    let clip = reach > w;
-    while x0 < end {
-        let n = _mm256_min_epi16(_mm256_add_epi16(x, rise), _mm256_sub_epi16(fall, x));
-        let mut n = _mm256_max_epi16(_mm256_min_epi16(n, top), zero);
-        if clip {
-            n = _mm256_and_si256(n, _mm256_cmpgt_epi16(width, x));
+impl BoxShuffles {
+    /// The controls for windows reaching `pad` columns each way (at most
+    /// 32), loaded from a table built on first use.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn new(pad: usize) -> Self {
+        /// Per pad: the `hi` and `lo` control bytes of up to 5 chunks.
+        type Controls = [([u8; 16], [u8; 16]); 5];
+        static TABLE: OnceLock<Vec<Controls>> = OnceLock::new();
+        let table = TABLE.get_or_init(|| {
+            (0..=32isize)
+                .map(|pad| {
+                    let reach = (pad + 15) / 16;
+                    let mut t = [([0u8; 16], [0u8; 16]); 5];
+                    for (c, k) in (-reach..=reach).enumerate() {
+                        for u in 0..16 {
+                            let x = 16 * k + u as isize;
+                            // Block columns t with |x - t| <= pad, in 0..16.
+                            let top = (x + pad).min(15);
+                            let bottom = (x - pad).max(0);
+                            let (hi, lo) = if top < bottom {
+                                (0x80, 0x80)
+                            } else {
+                                (top as u8, if bottom == 0 { 0x80 } else { (bottom - 1) as u8 })
+                            };
+                            t[c].0[u] = hi;
+                            t[c].1[u] = lo;
+                        }
+                    }
+                    t
+                })
+                .collect()
+        });
+        let reach = pad.div_ceil(16);
+        let t = &table[pad];
+        let load = |b: &[u8; 16]| _mm_loadu_si128(b.as_ptr() as *const __m128i);
+        BoxShuffles {
+            first: -(reach as isize),
+            his: std::array::from_fn(|c| load(&t[c].0)),
+            los: std::array::from_fn(|c| load(&t[c].1)),
+            chunks: 2 * reach + 1,
         }
-        let p = ptr.add(x0) as *mut __m256i;
-        let cur = _mm256_load_si256(p);
-        _mm256_store_si256(p, if SUB { _mm256_sub_epi16(cur, n) } else { _mm256_add_epi16(cur, n) });
-        x = _mm256_add_epi16(x, sixteen);
-        x0 += 16;
     }
 }
 
-/// One bit per i16 lane that is all ones.
+/// Applies the events of one histogram row in the 16-column block at `j`:
+/// `signs` holds +1 (entering), -1 (leaving) or 0 per column, as i16
+/// lanes. Every column within `pad` of an event changes by the sum of the
+/// signs it reaches.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn lane_bits(x: __m256i) -> u32 {
-    let packed = _mm_packs_epi16(_mm256_castsi256_si128(x), _mm256_extracti128_si256::<1>(x));
-    _mm_movemask_epi8(packed) as u32 & 0xFFFF
-}
-
-/// Bits of the 16 columns from `j` (codes `v`) equal to the column before
-/// them; column 0 of the row has none before it.
-#[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn same_as_previous(codes: &[u16], j: usize, v: __m256i) -> u32 {
-    if j == 0 {
-        return (1..16).filter(|&c| codes[c] == codes[c - 1]).fold(0, |b, c| b | 1 << c);
-    }
-    let prev = _mm256_loadu_si256(codes.as_ptr().add(j - 1) as *const __m256i);
-    lane_bits(_mm256_cmpeq_epi16(v, prev))
-}
-
-/// The events of one side (entering or leaving samples) in the 16 columns
-/// from `j`, one bit per column in `ev` (codes `v`): extends or applies the
-/// `open` run and applies or opens the runs that start here. `prev` holds
-/// whether the column before the block had an event.
-#[inline]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn side_block<const SUB: bool>(
-    hist: &mut [u16],
-    w: usize,
-    hs: usize,
-    pad: usize,
-    codes: &[u16],
-    open: &mut Option<Run>,
-    prev: &mut u32,
-    j: usize,
-    ev: u32,
-    v: __m256i,
-) {
-    let before = std::mem::replace(prev, ev >> 15);
-    if ev == 0 && open.is_none() {
+unsafe fn apply_block(hist: &mut [u16], w: usize, hs: usize, row: usize, j: usize, signs: __m256i, b: &BoxShuffles) {
+    // Inclusive running sums of the signs, as bytes (within ±16).
+    let mut p = _mm_packs_epi16(_mm256_castsi256_si128(signs), _mm256_extracti128_si256::<1>(signs));
+    p = _mm_add_epi8(p, _mm_slli_si128::<1>(p));
+    p = _mm_add_epi8(p, _mm_slli_si128::<2>(p));
+    p = _mm_add_epi8(p, _mm_slli_si128::<4>(p));
+    p = _mm_add_epi8(p, _mm_slli_si128::<8>(p));
+    let base = row * hs;
+    debug_assert!(base + hs <= hist.len());
+    let reach = 16 * (b.chunks / 2);
+    if j >= reach && j + 16 + reach <= w {
+        // Inside the plane: every chunk is whole.
+        let ptr = hist.as_mut_ptr().add(base + j - reach) as *mut __m256i;
+        for c in 0..b.chunks {
+            let d8 = _mm_sub_epi8(_mm_shuffle_epi8(p, b.his[c]), _mm_shuffle_epi8(p, b.los[c]));
+            let q = ptr.add(c);
+            _mm256_store_si256(q, _mm256_add_epi16(_mm256_load_si256(q), _mm256_cvtepi8_epi16(d8)));
+        }
         return;
     }
-    // Columns continuing the run of the column before them.
-    let cont = ev & ((ev << 1) | before) & same_as_previous(codes, j, v);
-    if let Some(mut r) = open.take() {
-        let t = cont.trailing_ones() as usize;
-        if t == 16 {
-            r.last = j + 15;
-            *open = Some(r);
-            return;
+    for c in 0..b.chunks {
+        let x0 = j as isize + 16 * (b.first + c as isize);
+        if x0 < 0 || x0 as usize >= w {
+            continue;
         }
-        if t > 0 {
-            r.last = j + t - 1;
+        let x0 = x0 as usize;
+        let d8 = _mm_sub_epi8(_mm_shuffle_epi8(p, b.his[c]), _mm_shuffle_epi8(p, b.los[c]));
+        let mut d = _mm256_cvtepi8_epi16(d8);
+        if x0 + 16 > w {
+            // Columns past the plane stay as they are.
+            let x = _mm256_add_epi16(
+                _mm256_set1_epi16(x0 as i16),
+                _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+            );
+            d = _mm256_and_si256(d, _mm256_cmpgt_epi16(_mm256_set1_epi16(w as i16), x));
         }
-        apply_run::<SUB>(hist, w, hs, pad, r);
-    }
-    let mut starts = ev & !cont;
-    while starts != 0 {
-        let s = starts.trailing_zeros() as usize;
-        starts &= starts - 1;
-        let last = s + (cont >> (s + 1)).trailing_ones() as usize;
-        let r = Run { row: codes[j + s] as usize, first: j + s, last: j + last };
-        if last == 15 {
-            // Reaches the end of the block: may go on in the next one.
-            *open = Some(r);
-        } else {
-            apply_run::<SUB>(hist, w, hs, pad, r);
-        }
+        // Aligned: `hs` and `x0` are multiples of 16 and the buffer is
+        // 32-byte aligned; the chunk lies inside the row's stride.
+        let ptr = hist.as_mut_ptr().add(base + x0) as *mut __m256i;
+        _mm256_store_si256(ptr, _mm256_add_epi16(_mm256_load_si256(ptr), d));
     }
 }
 
-/// One event at column `j` of histogram row `row`, for the columns after
-/// the last full block.
+/// Adds `delta` to the counts of `row` within `pad` of column `j`.
 #[inline]
-#[target_feature(enable = "avx2")]
-unsafe fn side_event<const SUB: bool>(
-    hist: &mut [u16],
-    w: usize,
-    hs: usize,
-    pad: usize,
-    open: &mut Option<Run>,
-    j: usize,
-    row: usize,
-) {
-    match open {
-        Some(r) if r.row == row && r.last + 1 == j => r.last = j,
-        _ => {
-            if let Some(r) = open.take() {
-                apply_run::<SUB>(hist, w, hs, pad, r);
-            }
-            *open = Some(Run { row, first: j, last: j });
-        }
+fn add_range(hist: &mut [u16], hs: usize, w: usize, pad: usize, row: usize, j: usize, delta: u16) {
+    let (lo, hi) = (j.saturating_sub(pad), (j + pad + 1).min(w));
+    for x in &mut hist[row * hs + lo..row * hs + hi] {
+        *x = x.wrapping_add(delta);
     }
 }
 
 /// The histogram slide from the codes of the rows (`Planes::codes`): a
 /// column has an event on a side when that side's sample is counted and
-/// differs from the other side's. A missing side reads as not counted.
+/// differs from the other side's. Blocks of 16 columns with events are
+/// applied one histogram row at a time, branch-free per row. A missing side
+/// reads as not counted.
 #[target_feature(enable = "avx2")]
 unsafe fn slide(hist: &mut [u16], p: &Planes<'_>, pad: usize, sub: Option<usize>, add: Option<usize>) {
     let w = p.w;
     let hs = scalar::hist_stride(w);
-    let all_off = vec_none();
+    let shuffles = BoxShuffles::new(pad);
+    let none = vec_none();
     let row_codes = |r: Option<usize>| r.map(|r| &p.codes[r * p.stride..r * p.stride + w]);
     let (sub, add) = (row_codes(sub), row_codes(add));
     #[inline]
@@ -371,27 +352,39 @@ unsafe fn slide(hist: &mut [u16], p: &Planes<'_>, pad: usize, sub: Option<usize>
             None => vec_none(),
         }
     }
-    let (mut s_open, mut a_open) = (None, None);
-    let (mut s_prev, mut a_prev) = (0u32, 0u32);
     let mut j = 0;
     while j + 16 <= w {
         let sv = load(sub, j);
         let av = load(add, j);
-        let differ = _mm256_xor_si256(_mm256_cmpeq_epi16(sv, av), all_off);
-        if _mm256_testz_si256(differ, differ) != 0 && s_open.is_none() && a_open.is_none() {
-            // Nothing enters or leaves here (the usual case).
-            s_prev = 0;
-            a_prev = 0;
+        let differ = _mm256_xor_si256(_mm256_cmpeq_epi16(sv, av), none);
+        let mut s_ev = _mm256_andnot_si256(_mm256_cmpeq_epi16(sv, none), differ);
+        let mut a_ev = _mm256_andnot_si256(_mm256_cmpeq_epi16(av, none), differ);
+        if _mm256_testz_si256(differ, differ) != 0 {
             j += 16;
-            continue;
+            continue; // nothing enters or leaves here (the usual case)
         }
-        if let Some(codes) = sub {
-            let ev = lane_bits(_mm256_andnot_si256(_mm256_cmpeq_epi16(sv, all_off), differ));
-            side_block::<true>(hist, w, hs, pad, codes, &mut s_open, &mut s_prev, j, ev, sv);
-        }
-        if let Some(codes) = add {
-            let ev = lane_bits(_mm256_andnot_si256(_mm256_cmpeq_epi16(av, all_off), differ));
-            side_block::<false>(hist, w, hs, pad, codes, &mut a_open, &mut a_prev, j, ev, av);
+        // The codes of both sides, leaving then entering.
+        let mut both = [0u16; 32];
+        _mm256_storeu_si256(both.as_mut_ptr() as *mut __m256i, sv);
+        _mm256_storeu_si256(both.as_mut_ptr().add(16) as *mut __m256i, av);
+        loop {
+            let bits = _mm256_movemask_epi8(_mm256_or_si256(s_ev, a_ev)) as u32;
+            if bits == 0 {
+                break;
+            }
+            // The histogram row of the first remaining event (entering
+            // first where both sides have one; the other stays for a later
+            // round). Every round clears at least that event.
+            let t = bits.trailing_zeros() / 2;
+            let entering = (_mm256_movemask_epi8(a_ev) as u32 >> (2 * t)) & 1;
+            let row = both[(t + 16 * entering) as usize];
+            let rv = _mm256_set1_epi16(row as i16);
+            let s_row = _mm256_and_si256(s_ev, _mm256_cmpeq_epi16(sv, rv));
+            let a_row = _mm256_and_si256(a_ev, _mm256_cmpeq_epi16(av, rv));
+            // +1 entering, -1 leaving (masks are -1 where set).
+            apply_block(hist, w, hs, row as usize, j, _mm256_sub_epi16(s_row, a_row), &shuffles);
+            s_ev = _mm256_andnot_si256(s_row, s_ev);
+            a_ev = _mm256_andnot_si256(a_row, a_ev);
         }
         j += 16;
     }
@@ -402,17 +395,11 @@ unsafe fn slide(hist: &mut [u16], p: &Planes<'_>, pad: usize, sub: Option<usize>
             continue;
         }
         if sv != NOT_COUNTED {
-            side_event::<true>(hist, w, hs, pad, &mut s_open, c, sv as usize);
+            add_range(hist, hs, w, pad, sv as usize, c, u16::MAX);
         }
         if av != NOT_COUNTED {
-            side_event::<false>(hist, w, hs, pad, &mut a_open, c, av as usize);
+            add_range(hist, hs, w, pad, av as usize, c, 1);
         }
-    }
-    if let Some(r) = s_open {
-        apply_run::<true>(hist, w, hs, pad, r);
-    }
-    if let Some(r) = a_open {
-        apply_run::<false>(hist, w, hs, pad, r);
     }
 }
 
@@ -455,101 +442,125 @@ unsafe fn contrast8(k: &Contrast, d: usize, p0: __m256i, fp0: __m256, pm: __m256
     _mm256_mul_ps(num, rcp)
 }
 
+/// The contrast values of the 8 columns from `j` of a row with codes
+/// `codes`.
+#[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn c_row(hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, out: &mut [f32], pool: &mut Pool) {
-    let w = p.w;
-    let mut acc = RowSum::new();
-    let codes = &p.codes[i * p.stride..i * p.stride + w];
-    let out = &mut out[..w];
-    let nd = k.num_diffs;
-    // Every gather index below is a count of the histogram rows (clamped
-    // into 0..hist_rows) or a window area (at most 4225), so stays inside
-    // `hist` plus slack and the reciprocal table.
-    let hs = scalar::hist_stride(w);
-    debug_assert!(k.hist_rows() * hs + 1 < hist.len() && k.recip.len() > 4225);
-    let hp = hist.as_ptr() as *const i32;
+unsafe fn chunk8(hist: &[u16], codes: &[u16], j: usize, k: &Contrast) -> __m256 {
+    let hs = scalar::hist_stride(codes.len());
+    let c16 = _mm_loadu_si128(codes.as_ptr().add(j) as *const __m128i);
+    let off16 = _mm_cmpeq_epi16(c16, _mm_set1_epi16(NOT_COUNTED as i16));
+    if _mm_movemask_epi8(off16) == 0xFFFF {
+        return _mm256_setzero_ps();
+    }
+    let active = _mm256_xor_si256(_mm256_cvtepi16_epi32(off16), _mm256_set1_epi32(-1));
+    let code = _mm256_cvtepu16_epi32(c16);
+    let first = (_mm256_movemask_ps(_mm256_castsi256_ps(active)) as u32).trailing_zeros() as usize;
+    let r0 = codes[j + first] as usize;
+    let same = _mm256_cmpeq_epi32(code, _mm256_set1_epi32(r0 as i32));
+    let mut c = _mm256_setzero_ps();
+    if _mm256_testc_si256(same, active) != 0 {
+        // Every counted sample has one code: its histogram rows are read as
+        // plain vectors and the steps that count are known (other lanes read
+        // real counts too, masked off at the end).
+        let load = |r: usize| counts_at(hist, r * hs + j);
+        let p0 = load(r0);
+        let fp0 = _mm256_cvtepi32_ps(p0);
+        let mut steps = k.steps[r0];
+        while steps != 0 {
+            let d = steps.trailing_zeros() as usize;
+            steps &= steps - 1;
+            let p1 = load(r0 + d + 1);
+            let pm = if r0 > d { _mm256_max_epi32(p1, load(r0 - d - 1)) } else { p1 };
+            if _mm256_testz_si256(pm, active) != 0 {
+                continue; // no neighbour counts: every value is 0
+            }
+            c = _mm256_max_ps(c, contrast8(k, d, p0, fp0, pm));
+        }
+        return _mm256_and_ps(c, _mm256_castsi256_ps(active));
+    }
     let zero = _mm256_setzero_si256();
-    let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    let wv = _mm256_set1_epi32(hs as i32);
-    let maxrow = _mm256_set1_epi32(k.band_size as i32 - 1);
-    // The sample value plus `num_diffs`, from the code.
-    let offset = _mm256_set1_epi32(k.band_base as i32 + nd as i32);
-    let vltv = _mm256_set1_epi32(k.vlt as i32);
     let minus1 = _mm256_set1_epi32(-1);
-    let none = _mm_set1_epi16(NOT_COUNTED as i16);
-    let mut j = 0;
-    while j + 8 <= w {
-        let c16 = _mm_loadu_si128(codes.as_ptr().add(j) as *const __m128i);
-        let off16 = _mm_cmpeq_epi16(c16, none);
-        if _mm_movemask_epi8(off16) == 0xFFFF {
-            _mm256_storeu_ps(out.as_mut_ptr().add(j), _mm256_setzero_ps());
-            j += 8;
+    // The sample value plus `num_diffs`, from the code.
+    let value = _mm256_add_epi32(code, _mm256_set1_epi32(k.band_base as i32 + k.num_diffs as i32));
+    let row = _mm256_min_epi32(code, _mm256_set1_epi32(k.band_size as i32 - 1));
+    let cols = _mm256_add_epi32(_mm256_set1_epi32(j as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    let hp = hist.as_ptr() as *const i32;
+    let wv = _mm256_set1_epi32(hs as i32);
+    // Counts of histogram row `r` (per lane) at these columns.
+    let counts = |r: __m256i| gather_counts(hp, _mm256_add_epi32(_mm256_mullo_epi32(r, wv), cols));
+    let p0 = counts(row);
+    let fp0 = _mm256_cvtepi32_ps(p0);
+    for d in 0..k.num_diffs {
+        let step = d as i32 + 1;
+        let visible = _mm256_cmpgt_epi32(_mm256_set1_epi32(k.tvi[d] as i32 + 1), value);
+        let bright = _mm256_cmpgt_epi32(_mm256_add_epi32(value, _mm256_set1_epi32(step)), _mm256_set1_epi32(k.vlt as i32));
+        let cond = _mm256_and_si256(active, _mm256_and_si256(visible, bright));
+        if _mm256_testz_si256(cond, cond) != 0 {
             continue;
         }
-        let active = _mm256_xor_si256(_mm256_cvtepi16_epi32(off16), minus1);
-        let code = _mm256_cvtepu16_epi32(c16);
-        let first = (_mm256_movemask_ps(_mm256_castsi256_ps(active)) as u32).trailing_zeros() as usize;
-        let r0 = codes[j + first] as usize;
-        let same = _mm256_cmpeq_epi32(code, _mm256_set1_epi32(r0 as i32));
-        let mut c = _mm256_setzero_ps();
-        if _mm256_testc_si256(same, active) != 0 {
-            // Every counted sample has one code: its histogram rows are
-            // read as plain vectors and the steps that count are known
-            // (other lanes read real counts too, masked off at the end).
-            // Counts of histogram row `r` at the 8 columns.
-            let load = |r: usize| counts_at(hist, r * hs + j);
-            let p0 = load(r0);
-            let fp0 = _mm256_cvtepi32_ps(p0);
-            let mut steps = k.steps[r0];
-            while steps != 0 {
-                let d = steps.trailing_zeros() as usize;
-                steps &= steps - 1;
-                let p1 = load(r0 + d + 1);
-                let pm = if r0 > d { _mm256_max_epi32(p1, load(r0 - d - 1)) } else { p1 };
-                if _mm256_testz_si256(pm, active) != 0 {
-                    continue; // no neighbour counts: every value is 0
-                }
-                c = _mm256_max_ps(c, contrast8(k, d, p0, fp0, pm));
-            }
-            c = _mm256_and_ps(c, _mm256_castsi256_ps(active));
-        } else {
-            let value = _mm256_add_epi32(code, offset);
-            let row = _mm256_min_epi32(code, maxrow);
-            let cols = _mm256_add_epi32(_mm256_set1_epi32(j as i32), iota);
-            // Counts of histogram row `r` (per lane) at these columns.
-            let counts = |r: __m256i| gather_counts(hp, _mm256_add_epi32(_mm256_mullo_epi32(r, wv), cols));
-            let p0 = counts(row);
-            let fp0 = _mm256_cvtepi32_ps(p0);
-            for d in 0..nd {
-                let step = d as i32 + 1;
-                let visible = _mm256_cmpgt_epi32(_mm256_set1_epi32(k.tvi[d] as i32 + 1), value);
-                let bright = _mm256_cmpgt_epi32(_mm256_add_epi32(value, _mm256_set1_epi32(step)), vltv);
-                let cond = _mm256_and_si256(active, _mm256_and_si256(visible, bright));
-                if _mm256_testz_si256(cond, cond) != 0 {
-                    continue;
-                }
-                let stepv = _mm256_set1_epi32(step);
-                let down = _mm256_sub_epi32(row, stepv);
-                let has_down = _mm256_cmpgt_epi32(down, minus1);
-                let p1 = counts(_mm256_add_epi32(row, stepv));
-                let p2 = _mm256_and_si256(counts(_mm256_max_epi32(down, zero)), has_down);
-                let pm = _mm256_max_epi32(p1, p2);
-                if _mm256_testz_si256(pm, cond) != 0 {
-                    continue;
-                }
-                let val = contrast8(k, d, p0, fp0, pm);
-                c = _mm256_max_ps(c, _mm256_and_ps(val, _mm256_castsi256_ps(cond)));
-            }
+        let stepv = _mm256_set1_epi32(step);
+        let down = _mm256_sub_epi32(row, stepv);
+        let has_down = _mm256_cmpgt_epi32(down, minus1);
+        let p1 = counts(_mm256_add_epi32(row, stepv));
+        let p2 = _mm256_and_si256(counts(_mm256_max_epi32(down, zero)), has_down);
+        let pm = _mm256_max_epi32(p1, p2);
+        if _mm256_testz_si256(pm, cond) != 0 {
+            continue;
         }
-        _mm256_storeu_ps(out.as_mut_ptr().add(j), c);
+        let val = contrast8(k, d, p0, fp0, pm);
+        c = _mm256_max_ps(c, _mm256_and_ps(val, _mm256_castsi256_ps(cond)));
+    }
+    c
+}
+
+/// Contrast row from the codes: blocks of 16 columns with nothing counted
+/// (the usual case) are skipped, the others computed 8 columns at a time.
+#[target_feature(enable = "avx2")]
+unsafe fn c_row(hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, mut out: Option<&mut [f32]>, pool: &mut Pool) {
+    let w = p.w;
+    let codes = &p.codes[i * p.stride..i * p.stride + w];
+    // Every gather index is a count of the histogram rows (clamped into
+    // 0..hist_rows) or a window area (at most 4225), so stays inside `hist`
+    // plus slack and the reciprocal table.
+    debug_assert!(k.hist_rows() * scalar::hist_stride(w) + 1 < hist.len() && k.recip.len() > 4225);
+    let mut acc = RowSum::new();
+    let none = vec_none();
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn put(out: &mut Option<&mut [f32]>, acc: &mut RowSum, pool: &mut Pool, j: usize, c: __m256) {
+        if let Some(o) = out.as_deref_mut() {
+            _mm256_storeu_ps(o[j..j + 8].as_mut_ptr(), c);
+        }
         acc.add(pool, c);
+    }
+    let mut j = 0;
+    while j + 16 <= w {
+        let c16 = _mm256_loadu_si256(codes.as_ptr().add(j) as *const __m256i);
+        if _mm256_movemask_epi8(_mm256_cmpeq_epi16(c16, none)) == -1 {
+            // Nothing counted: zeros, which pool nothing.
+            if let Some(o) = out.as_deref_mut() {
+                o[j..j + 16].fill(0.0);
+            }
+        } else {
+            put(&mut out, &mut acc, pool, j, chunk8(hist, codes, j, k));
+            put(&mut out, &mut acc, pool, j + 8, chunk8(hist, codes, j + 8, k));
+        }
+        j += 16;
+    }
+    if j + 8 <= w {
+        put(&mut out, &mut acc, pool, j, chunk8(hist, codes, j, k));
         j += 8;
     }
     let img = &p.img[i * p.stride..i * p.stride + w];
     let mask = &p.mask[i * p.stride..i * p.stride + w];
+    let hs = scalar::hist_stride(w);
     for c in j..w {
-        out[c] = if mask[c] != 0 { k.pixel(hist, hs, c, img[c]) } else { 0.0 };
-        acc.push(pool, out[c]);
+        let v = if mask[c] != 0 { k.pixel(hist, hs, c, img[c]) } else { 0.0 };
+        if let Some(o) = out.as_deref_mut() {
+            o[c] = v;
+        }
+        acc.push(pool, v);
     }
     acc.finish(pool);
 }
@@ -693,8 +704,8 @@ mod tests {
             simd.slide(b, &p, pad, sub, add, k);
             check_hist(a, b, &format!("before row {i}"));
             let [pa, pb] = &mut pools;
-            Scalar.c_row(a, &p, i, k, &mut ra, pa);
-            simd.c_row(b, &p, i, k, &mut rb, pb);
+            Scalar.c_row(a, &p, i, k, Some(&mut ra), pa);
+            simd.c_row(b, &p, i, k, Some(&mut rb), pb);
             let bits = |r: &[f32]| r.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             if let Some((j, x, y)) = first_difference(&bits(&ra), &bits(&rb)) {
                 panic!("{what} row {i} col {j}: {} (scalar) vs {}", f32::from_bits(x), f32::from_bits(y));
