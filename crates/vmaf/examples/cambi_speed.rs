@@ -33,7 +33,10 @@ fn read_all(path: &str) -> Vec<Picture> {
     let mut frames = Vec::new();
     loop {
         let mut p = Picture::new(r.geometry());
-        if !r.read_frame(&mut p).unwrap_or_else(|e| panic!("{path}: {e}")) {
+        if !r
+            .read_frame(&mut p)
+            .unwrap_or_else(|e| panic!("{path}: {e}"))
+        {
             break;
         }
         frames.push(p);
@@ -53,20 +56,41 @@ fn main() {
     let refs = files.get(1).map(|p| read_all(p));
     let refs = refs.as_ref().unwrap_or(&dist);
     let g = *dist[0].geometry();
-    let spec = vmaf_cpu::EXTRACTORS.iter().find(|s| s.name == "cambi").expect("cambi is registered");
+    let spec = vmaf_cpu::EXTRACTORS
+        .iter()
+        .find(|s| s.name == "cambi")
+        .expect("cambi is registered");
     let options = Options::parse(spec.name, spec.options, opts.iter().copied()).expect("options");
-    let runs: usize = std::env::var("VMAF_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let runs: usize = std::env::var("VMAF_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
 
     let best = vmaf_cpu::detect_cpu_level();
     // AVX-512 machines run the AVX2 kernels at that level: not timed twice.
     // `VMAF_BENCH_LEVEL=avx2` (or `scalar`) times one level only.
-    let only = std::env::var("VMAF_BENCH_LEVEL").ok().and_then(|s| vmaf_cpu::parse_cpu_level(&s));
-    let levels =
-        [CpuLevel::Scalar, CpuLevel::Avx2].into_iter().filter(|&l| l <= best && only.map_or(true, |o| o == l));
-    println!("{}x{} {}-bit, {} frames, options {:?}", g.width, g.height, g.bit_depth, dist.len(), opts);
+    let only = std::env::var("VMAF_BENCH_LEVEL")
+        .ok()
+        .and_then(|s| vmaf_cpu::parse_cpu_level(&s));
+    let levels = [CpuLevel::Scalar, CpuLevel::Avx2]
+        .into_iter()
+        .filter(|&l| l <= best && only.map_or(true, |o| o == l));
+    println!(
+        "{}x{} {}-bit, {} frames, options {:?}",
+        g.width,
+        g.height,
+        g.bit_depth,
+        dist.len(),
+        opts
+    );
     let mut first: Option<Vec<f64>> = None;
     for level in levels {
-        let mut ex = (spec.create)(&CreateArgs { options: &options, geometry: g, cpu_level: level }).expect("create");
+        let mut ex = (spec.create)(&CreateArgs {
+            options: &options,
+            geometry: g,
+            cpu_level: level,
+        })
+        .expect("create");
         let mut sink = FeatureSink::new();
         let mut best_ms = f64::INFINITY;
         // CPU time comes in 10 ms ticks: it is averaged over every pass.
@@ -76,7 +100,11 @@ fn main() {
             scores.clear();
             let t = Instant::now();
             for (i, (d, r)) in dist.iter().zip(refs).enumerate() {
-                let f = FramePair { reference: r, distorted: d, index: i as u32 };
+                let f = FramePair {
+                    reference: r,
+                    distorted: d,
+                    index: i as u32,
+                };
                 ex.submit(&f).expect("submit");
                 ex.collect(i as u32, &mut sink).expect("collect");
                 scores.extend(sink.entries().iter().map(|e| e.value));

@@ -13,13 +13,27 @@ fn score(pair: &str, opts: &[(&str, &str)], threads: usize, level: CpuLevel) -> 
     let mut r = vmaf::io::open(&r, None).unwrap();
     let mut d = vmaf::io::open(&d, None).unwrap();
     let g = r.geometry();
-    let b = vmaf::Scorer::builder(g).feature("cambi", opts).unwrap().threads(threads).cpu_level(level);
-    vmaf::score_streams(&mut *r, &mut *d, b, Default::default(), |_| {}, |w| panic!("{w}")).unwrap()
+    let b = vmaf::Scorer::builder(g)
+        .feature("cambi", opts)
+        .unwrap()
+        .threads(threads)
+        .cpu_level(level);
+    vmaf::score_streams(
+        &mut *r,
+        &mut *d,
+        b,
+        Default::default(),
+        |_| {},
+        |w| panic!("{w}"),
+    )
+    .unwrap()
 }
 
 /// The collector id of the feature libvmaf prints as `key`.
 fn printed_id(rep: &vmaf::Report, key: &str) -> Option<vmaf::FeatureId> {
-    rep.collector.ids().find(|&i| vmaf_core::alias::alias(rep.collector.name(i)) == key)
+    rep.collector
+        .ids()
+        .find(|&i| vmaf_core::alias::alias(rep.collector.name(i)) == key)
 }
 
 /// The levels to test: scalar plus the best this CPU has.
@@ -44,8 +58,14 @@ fn compare(pair: &str, what: &str, g: &Golden, rep: &vmaf::Report, key: &str) ->
             .find(|(k, _)| k == key)
             .and_then(|(_, v)| *v)
             .unwrap_or_else(|| panic!("{pair} {what}: golden has no {key} at frame {idx}"));
-        let got = rep.collector.get(id, *idx).unwrap_or_else(|| panic!("{pair} {what}: no {key} at {idx}"));
-        assert!(same_at_6(got, want), "{pair} {what} frame {idx} {key}: got {got:.6}, libvmaf {want:.6}");
+        let got = rep
+            .collector
+            .get(id, *idx)
+            .unwrap_or_else(|| panic!("{pair} {what}: no {key} at {idx}"));
+        assert!(
+            same_at_6(got, want),
+            "{pair} {what} frame {idx} {key}: got {got:.6}, libvmaf {want:.6}"
+        );
         n += 1;
     }
     n
@@ -56,7 +76,9 @@ fn cambi_matches_libvmaf_on_every_clip() {
     let mut checked = 0;
     for pair in PAIRS {
         // The odd-size 4:2:0 pair has luma-only goldens (libvmaf crashes on it).
-        let g = golden(pair, "full").or_else(|| golden(pair, "luma-full")).expect("golden");
+        let g = golden(pair, "full")
+            .or_else(|| golden(pair, "luma-full"))
+            .expect("golden");
         for level in levels() {
             for threads in [1, 2] {
                 let rep = score(pair, &[], threads, level);
@@ -71,12 +93,18 @@ fn cambi_matches_libvmaf_on_every_clip() {
 fn cambi_matches_libvmaf_with_v1_model_options() {
     // The option set every v1.0.16 model gives cambi, and the name libvmaf
     // prints for it.
-    let opts = [("cambi_high_res_speedup", "1080"), ("cambi_vis_lum_threshold", "0.06"), ("cambi_max_val", "17.0")];
+    let opts = [
+        ("cambi_high_res_speedup", "1080"),
+        ("cambi_vis_lum_threshold", "0.06"),
+        ("cambi_max_val", "17.0"),
+    ];
     let key = "cambi_hrs_1080_cmxv_17_vlt_0.06";
     let mut checked = 0;
     let mut pairs = 0;
     for pair in PAIRS {
-        let Some(g) = golden(pair, "v1") else { continue };
+        let Some(g) = golden(pair, "v1") else {
+            continue;
+        };
         pairs += 1;
         for level in levels() {
             for threads in [1, 2] {

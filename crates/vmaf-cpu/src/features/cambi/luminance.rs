@@ -172,7 +172,9 @@ mod tests {
             }
         }
         // The default settings, worked out independently of this code.
-        let d: Vec<i32> = (1..=4).map(|d| tvi_for_diff(Eotf::Bt1886, d, 0.019)).collect();
+        let d: Vec<i32> = (1..=4)
+            .map(|d| tvi_for_diff(Eotf::Bt1886, d, 0.019))
+            .collect();
         assert_eq!(d, [178, 305, 432, 559]);
         assert_eq!(tvi_for_diff(Eotf::Pq, 1, 0.019), 233);
     }

@@ -22,9 +22,20 @@
 //! same f32 products and reciprocal table), except that pooled sums are
 //! exact instead of f64 sums in quickselect order: the same at the printed
 //! precision. Heat maps (`heatmaps_path`) are written in libvmaf's format.
+//! Where libvmaf reads past the current scale (a window wider or taller
+//! than a very narrow or short plane) we read the same stale buffer
+//! contents. Where it writes out of bounds or crashes (a plane less than
+//! half a window high; a visibility threshold above every counted code) we
+//! keep to the part it computes before that, or give 0.
+//!
+//! Kernels: `scalar.rs` is the reference, close to libvmaf's loops; `x86.rs`
+//! has the AVX2 versions (also used at the AVX-512 level), bit-identical to
+//! it and chosen from `CreateArgs::cpu_level`. The driver that walks scales
+//! and rows is shared. `luminance.rs` holds the EOTFs and thresholds.
 //!
 //! Not temporal: every frame is scored on its own (libvmaf flags nothing),
-//! so each worker has its own instance and working buffers.
+//! so each worker has its own instance and working buffers, all sized in
+//! `create`.
 
 mod luminance;
 mod scalar;
@@ -41,8 +52,8 @@ use std::sync::OnceLock;
 use luminance::Eotf;
 use scalar::{Contrast, Kernels, MapBuffers, MaskScratch, Planes, Pool};
 use vmaf_core::{
-    CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, OptionSpec, PictureData,
-    Plane, Result,
+    CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, OptionSpec,
+    PictureData, Plane, Result,
 };
 
 const DEFAULT_TOPK: f64 = 0.6;
@@ -150,14 +161,16 @@ pub static SPEC: ExtractorSpec = ExtractorSpec {
     options: OPTIONS,
     temporal: false,
     create,
-    help: "CAMBI banding index of the distorted luma (optionally also the reference's, full_ref=true)",
+    help:
+        "CAMBI banding index of the distorted luma (optionally also the reference's, full_ref=true)",
 };
 
 const NUM_SCALES: usize = 5;
 const SCALE_WEIGHTS: [f64; NUM_SCALES] = [16.0, 8.0, 4.0, 2.0, 1.0];
 /// Visual response to a contrast of `d + 1` codes.
-const CONTRAST_WEIGHTS: [i32; 32] =
-    [1, 2, 3, 4, 4, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9];
+const CONTRAST_WEIGHTS: [i32; 32] = [
+    1, 2, 3, 4, 4, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9,
+];
 /// Pictures smaller than this in both dimensions are refused.
 const MIN_SIDE: usize = 216;
 /// Entries of the reciprocal table: window areas up to 65x65.
@@ -242,7 +255,10 @@ struct Cambi {
 }
 
 fn fail(msg: impl Into<String>) -> Error {
-    Error::Extractor { feature: SPEC.name.into(), msg: msg.into() }
+    Error::Extractor {
+        feature: SPEC.name.into(),
+        msg: msg.into(),
+    }
 }
 
 /// libvmaf's window size for a picture: the option is for 4K (3840+2160),
@@ -303,7 +319,11 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
         _ => false,
     };
     let full_ref = o.bool("full_ref");
-    let alloc = if full_ref { (src.0.max(enc.0), src.1.max(enc.1)) } else { enc };
+    let alloc = if full_ref {
+        (src.0.max(enc.0), src.1.max(enc.1))
+    } else {
+        enc
+    };
 
     let num_diffs = 1usize << o.int("max_log_contrast");
     let eotf_name = match o.str("cambi_eotf") {
@@ -316,21 +336,40 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
     let mut tvi = [0u16; 32];
     let mut weights = [0i32; 32];
     for d in 0..num_diffs {
-        tvi[d] = (luminance::tvi_for_diff(eotf, d as i32 + 1, tvi_threshold) + num_diffs as i32) as u16;
+        tvi[d] =
+            (luminance::tvi_for_diff(eotf, d as i32 + 1, tvi_threshold) + num_diffs as i32) as u16;
         weights[d] = CONTRAST_WEIGHTS[d];
     }
-    let vlt = luminance::vis_lum_code(eotf, o.double("cambi_vis_lum_threshold")).ok_or_else(|| {
-        fail("cambi_vis_lum_threshold is above the luminance of every code of the nominal range")
-    })?;
+    let vlt =
+        luminance::vis_lum_code(eotf, o.double("cambi_vis_lum_threshold")).ok_or_else(|| {
+            fail(
+                "cambi_vis_lum_threshold is above the luminance of every code of the nominal range",
+            )
+        })?;
     let band_base = (vlt as i32 - 3 * num_diffs as i32 + 1).max(0) as u16;
     let band_top = tvi[num_diffs - 1] + 1;
     // An empty band (every code too dark) counts nothing.
-    let contrast =
-        Contrast::new(num_diffs, tvi, weights, vlt, band_base, band_top.saturating_sub(band_base), reciprocals());
+    let contrast = Contrast::new(
+        num_diffs,
+        tvi,
+        weights,
+        vlt,
+        band_base,
+        band_top.saturating_sub(band_base),
+        reciprocals(),
+    );
 
     let window = o.int("window_size") as usize;
-    let dist = Target { width: enc.0, height: enc.1, window: adjust_window(window, enc.0, enc.1, high_res_speedup) };
-    let src_t = Target { width: src.0, height: src.1, window: adjust_window(window, src.0, src.1, high_res_speedup) };
+    let dist = Target {
+        width: enc.0,
+        height: enc.1,
+        window: adjust_window(window, enc.0, enc.1, high_res_speedup),
+    };
+    let src_t = Target {
+        width: src.0,
+        height: src.1,
+        window: adjust_window(window, src.0, src.1, high_res_speedup),
+    };
     let largest = dist.window.max(src_t.window);
     if largest * largest >= RECIPROCALS {
         return Err(fail(format!(
@@ -367,7 +406,11 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
         _ => o.double("cambi_topk"),
     };
     Ok(Box::new(Cambi {
-        names: vec![o.feature_name(SCORE), SOURCE.to_owned(), FULL_REFERENCE.to_owned()],
+        names: vec![
+            o.feature_name(SCORE),
+            SOURCE.to_owned(),
+            FULL_REFERENCE.to_owned(),
+        ],
         level,
         bpc,
         enc_bitdepth,
@@ -405,7 +448,12 @@ fn open_heatmaps(dir: &Path, enc: (usize, usize), window: usize, k: &Contrast) -
     let max_weight = k.weights[..k.num_diffs].iter().copied().max().unwrap_or(1);
     let max_c = max_weight * (window * window) as i32 / 4;
     let n = enc.0 * enc.1;
-    Ok(Heatmaps { files, scale: 65535.0 / max_c as f64, map: vec![0.0; n], buf: vec![0; 2 * n] })
+    Ok(Heatmaps {
+        files,
+        scale: 65535.0 / max_c as f64,
+        map: vec![0.0; n],
+        buf: vec![0; 2 * n],
+    })
 }
 
 impl Heatmaps {
@@ -420,8 +468,10 @@ impl Heatmaps {
         }
         let (file, path) = &mut self.files[scale];
         let io = |e| Error::io(&*path, e);
-        file.seek(SeekFrom::Start(index as u64 * n as u64 * 2)).map_err(io)?;
-        file.write_all(&self.buf[..2 * n]).map_err(|e| Error::io(&*path, e))
+        file.seek(SeekFrom::Start(index as u64 * n as u64 * 2))
+            .map_err(io)?;
+        file.write_all(&self.buf[..2 * n])
+            .map_err(|e| Error::io(&*path, e))
     }
 }
 
@@ -467,7 +517,15 @@ impl Cambi {
             kern.anti_dither(&mut wk.image, stride, w, h);
         }
         let threshold = scalar::mask_threshold(w, h);
-        kern.spatial_mask(&wk.image, &mut wk.mask, stride, w, h, threshold, &mut wk.mask_scratch);
+        kern.spatial_mask(
+            &wk.image,
+            &mut wk.mask,
+            stride,
+            w,
+            h,
+            threshold,
+            &mut wk.mask_scratch,
+        );
         let mut heat = heatmap_frame.and(self.heatmaps.as_mut());
         let mut scores = [0.0; NUM_SCALES];
         for (scale, score) in scores.iter_mut().enumerate() {
@@ -478,9 +536,24 @@ impl Cambi {
                 kern.decimate_u8(&mut wk.mask, stride, w, h);
             }
             kern.filter_mode(&mut wk.image, stride, w, h, &mut wk.mode_rows);
-            let planes = Planes { img: &wk.image, mask: &wk.mask, stride, w, h, codes: &[] };
+            let planes = Planes {
+                img: &wk.image,
+                mask: &wk.mask,
+                stride,
+                w,
+                h,
+                codes: &[],
+            };
             let dense = heat.as_deref_mut().map(|hm| &mut hm.map[..]);
-            scalar::contrast_map(kern, &planes, t.window, &self.contrast, &mut wk.map, &mut wk.pool, dense);
+            scalar::contrast_map(
+                kern,
+                &planes,
+                t.window,
+                &self.contrast,
+                &mut wk.map,
+                &mut wk.pool,
+                dense,
+            );
             if let (Some(frame), Some(hm)) = (heatmap_frame, heat.as_deref_mut()) {
                 hm.write(scale, frame, w, h)?;
             }
@@ -510,7 +583,11 @@ impl Extractor for Cambi {
 
     fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
         let dist = self.score(luma(frame.distorted), self.dist, Some(frame.index))?;
-        let src = if self.full_ref { self.score(luma(frame.reference), self.src, None)? } else { 0.0 };
+        let src = if self.full_ref {
+            self.score(luma(frame.reference), self.src, None)?
+        } else {
+            0.0
+        };
         self.last = Some((frame.index, dist, src));
         Ok(())
     }
@@ -522,7 +599,11 @@ impl Extractor for Cambi {
             if self.full_ref {
                 sink.put(1, i, c_min(src, self.max_val));
                 let added = dist - src;
-                sink.put(2, i, c_min(if added > 0.0 { added } else { 0.0 }, self.max_val));
+                sink.put(
+                    2,
+                    i,
+                    c_min(if added > 0.0 { added } else { 0.0 }, self.max_val),
+                );
             }
         }
         Ok(())
@@ -540,7 +621,11 @@ mod tests {
     }
 
     fn make(g: Geometry, opts: &[(&str, &str)], level: CpuLevel) -> Result<Box<dyn Extractor>> {
-        create(&CreateArgs { options: &options(opts), geometry: g, cpu_level: level })
+        create(&CreateArgs {
+            options: &options(opts),
+            geometry: g,
+            cpu_level: level,
+        })
     }
 
     /// A banded picture: a slow diagonal ramp quantised to a few levels,
@@ -581,9 +666,18 @@ mod tests {
         let mut sink = FeatureSink::new();
         let mut out = Vec::new();
         for (i, (r, d)) in frames.iter().enumerate() {
-            ex.submit(&FramePair { reference: r, distorted: d, index: i as u32 }).unwrap();
+            ex.submit(&FramePair {
+                reference: r,
+                distorted: d,
+                index: i as u32,
+            })
+            .unwrap();
             ex.collect(i as u32, &mut sink).unwrap();
-            out.extend(sink.entries().iter().map(|e| (ex.feature_names()[e.slot as usize].clone(), e.value)));
+            out.extend(
+                sink.entries()
+                    .iter()
+                    .map(|e| (ex.feature_names()[e.slot as usize].clone(), e.value)),
+            );
             sink.clear();
         }
         out
@@ -592,34 +686,73 @@ mod tests {
     #[test]
     fn names_follow_libvmaf() {
         let g = Geometry::new(576, 324, ChromaSampling::Cs420, 8).unwrap();
-        let name = |opts: &[(&str, &str)]| make(g, opts, CpuLevel::Scalar).unwrap().feature_names()[0].clone();
+        let name = |opts: &[(&str, &str)]| {
+            make(g, opts, CpuLevel::Scalar).unwrap().feature_names()[0].clone()
+        };
         assert_eq!(vmaf_core::alias::alias(&name(&[])), "cambi");
         // The v1.0.16 models' option set, as libvmaf prints it.
         assert_eq!(
-            name(&[("cambi_high_res_speedup", "1080"), ("cambi_vis_lum_threshold", "0.06"), ("cambi_max_val", "17.0")]),
+            name(&[
+                ("cambi_high_res_speedup", "1080"),
+                ("cambi_vis_lum_threshold", "0.06"),
+                ("cambi_max_val", "17.0")
+            ]),
             "cambi_hrs_1080_cmxv_17_vlt_0.06"
         );
-        assert_eq!(name(&[("topk", "0.5"), ("eotf", "pq")]), "cambi_eotf_pq_topk_0.5");
-        assert_eq!(name(&[("cambi_topk", "0.5"), ("cambi_eotf", "pq")]), "cambi_ceot_pq_ctpk_0.5");
-        assert_eq!(name(&[("window_size", "33"), ("max_log_contrast", "3")]), "cambi_mlc_3_ws_33");
         assert_eq!(
-            name(&[("enc_width", "400"), ("enc_height", "240"), ("enc_bitdepth", "10")]),
+            name(&[("topk", "0.5"), ("eotf", "pq")]),
+            "cambi_eotf_pq_topk_0.5"
+        );
+        assert_eq!(
+            name(&[("cambi_topk", "0.5"), ("cambi_eotf", "pq")]),
+            "cambi_ceot_pq_ctpk_0.5"
+        );
+        assert_eq!(
+            name(&[("window_size", "33"), ("max_log_contrast", "3")]),
+            "cambi_mlc_3_ws_33"
+        );
+        assert_eq!(
+            name(&[
+                ("enc_width", "400"),
+                ("enc_height", "240"),
+                ("enc_bitdepth", "10")
+            ]),
             "cambi_encbd_10_ench_240_encw_400"
         );
         // Options that do not change the numbers' meaning stay out of the name.
         assert_eq!(name(&[("full_ref", "true")]), "Cambi_feature_cambi_score");
-        let ex = make(g, &[("full_ref", "true"), ("tvi_threshold", "0.1")], CpuLevel::Scalar).unwrap();
-        assert_eq!(ex.feature_names(), ["cambi_tvit_0.1", "cambi_source", "cambi_full_reference"]);
+        let ex = make(
+            g,
+            &[("full_ref", "true"), ("tvi_threshold", "0.1")],
+            CpuLevel::Scalar,
+        )
+        .unwrap();
+        assert_eq!(
+            ex.feature_names(),
+            ["cambi_tvit_0.1", "cambi_source", "cambi_full_reference"]
+        );
     }
 
     #[test]
     fn refuses_what_libvmaf_refuses() {
         let g = |w, h| Geometry::new(w, h, ChromaSampling::Cs420, 8).unwrap();
-        let refused = |g, opts: &[(&str, &str)]| matches!(make(g, opts, CpuLevel::Scalar), Err(Error::Extractor { .. }));
+        let refused = |g, opts: &[(&str, &str)]| {
+            matches!(
+                make(g, opts, CpuLevel::Scalar),
+                Err(Error::Extractor { .. })
+            )
+        };
         assert!(refused(g(200, 200), &[]));
         assert!(!refused(g(216, 16), &[]));
         assert!(refused(g(576, 324), &[("eotf", "hlg")]));
-        assert!(refused(g(576, 324), &[("full_ref", "true"), ("src_width", "640"), ("src_height", "200")]));
+        assert!(refused(
+            g(576, 324),
+            &[
+                ("full_ref", "true"),
+                ("src_width", "640"),
+                ("src_height", "200")
+            ]
+        ));
         // A 127 window at 4K is 127 wide: past the reciprocal table.
         assert!(refused(g(3840, 2160), &[("window_size", "127")]));
         assert!(!refused(g(3840, 2160), &[("window_size", "65")]));
@@ -679,18 +812,26 @@ mod tests {
             all.sort_by(|a, b| b.total_cmp(a));
             let k = ((topk * n as f64) as usize).clamp(1, n);
             let want = all[..k].iter().map(|&v| v as f64).sum::<f64>() / k as f64;
-            assert!((got - want).abs() <= 1e-12 * want.max(1.0), "case {case}: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 1e-12 * want.max(1.0),
+                "case {case}: {got} vs {want}"
+            );
         }
     }
 
     /// Scores of both levels on the same frames, bit for bit.
     fn levels_agree(g: Geometry, opts: &[(&str, &str)], seed: u64) -> Vec<(String, f64)> {
         let mut rng = Rng(seed);
-        let frames: Vec<(Picture, Picture)> =
-            (0..2).map(|t| (picture(g, &mut rng, t), picture(g, &mut rng, t + 1))).collect();
+        let frames: Vec<(Picture, Picture)> = (0..2)
+            .map(|t| (picture(g, &mut rng, t), picture(g, &mut rng, t + 1)))
+            .collect();
         let scalar = run(&mut *make(g, opts, CpuLevel::Scalar).unwrap(), &frames);
         let simd = run(&mut *make(g, opts, CpuLevel::Avx2).unwrap(), &frames);
-        let bits = |v: &[(String, f64)]| v.iter().map(|(n, x)| (n.clone(), x.to_bits())).collect::<Vec<_>>();
+        let bits = |v: &[(String, f64)]| {
+            v.iter()
+                .map(|(n, x)| (n.clone(), x.to_bits()))
+                .collect::<Vec<_>>()
+        };
         assert_eq!(bits(&scalar), bits(&simd), "{g:?} {opts:?}");
         scalar
     }
@@ -707,7 +848,10 @@ mod tests {
                 }
             }
         }
-        assert!(nonzero > 20, "the pictures show banding: {nonzero} non-zero scores");
+        assert!(
+            nonzero > 20,
+            "the pictures show banding: {nonzero} non-zero scores"
+        );
     }
 
     #[test]
@@ -715,8 +859,16 @@ mod tests {
         let g = Geometry::new(321, 241, ChromaSampling::Cs420, 10).unwrap();
         let sets: &[&[(&str, &str)]] = &[
             &[("full_ref", "true")],
-            &[("full_ref", "true"), ("src_width", "400"), ("src_height", "300")],
-            &[("enc_width", "250"), ("enc_height", "200"), ("enc_bitdepth", "8")],
+            &[
+                ("full_ref", "true"),
+                ("src_width", "400"),
+                ("src_height", "300"),
+            ],
+            &[
+                ("enc_width", "250"),
+                ("enc_height", "200"),
+                ("enc_bitdepth", "8"),
+            ],
             &[("max_log_contrast", "5"), ("window_size", "127")],
             &[("max_log_contrast", "0"), ("window_size", "15")],
             &[("topk", "1.0"), ("tvi_threshold", "0.5")],
@@ -738,7 +890,10 @@ mod tests {
         let mut rng = Rng(2);
         let p = picture(g, &mut rng, 0);
         let frames = [(p.clone(), p)];
-        let out = run(&mut *make(g, &[("full_ref", "true")], CpuLevel::Scalar).unwrap(), &frames);
+        let out = run(
+            &mut *make(g, &[("full_ref", "true")], CpuLevel::Scalar).unwrap(),
+            &frames,
+        );
         assert_eq!(out.len(), 3);
         assert!(out[0].1 > 0.0);
         assert_eq!(out[1].1, out[0].1);
@@ -750,7 +905,9 @@ mod tests {
         let g = Geometry::new(300, 220, ChromaSampling::Cs420, 8).unwrap();
         let mut rng = Rng(3);
         let frames = [(picture(g, &mut rng, 0), picture(g, &mut rng, 1))];
-        let score = |opts: &[(&str, &str)]| run(&mut *make(g, opts, CpuLevel::Scalar).unwrap(), &frames)[0].1;
+        let score = |opts: &[(&str, &str)]| {
+            run(&mut *make(g, opts, CpuLevel::Scalar).unwrap(), &frames)[0].1
+        };
         let full = score(&[]);
         assert!(full > 0.0);
         assert_eq!(score(&[("cambi_max_val", "0")]), 0.0);
@@ -767,12 +924,17 @@ mod tests {
         let g = Geometry::new(250, 230, ChromaSampling::Cs420, 8).unwrap();
         let dir = std::env::temp_dir().join(format!("vmaf-cambi-heatmaps-{}", std::process::id()));
         let mut rng = Rng(6);
-        let frames: Vec<_> = (0..3).map(|t| (picture(g, &mut rng, t), picture(g, &mut rng, t))).collect();
+        let frames: Vec<_> = (0..3)
+            .map(|t| (picture(g, &mut rng, t), picture(g, &mut rng, t)))
+            .collect();
         let mut files = Vec::new();
         for (i, level) in [CpuLevel::Scalar, CpuLevel::Avx2].into_iter().enumerate() {
             let sub = dir.join(format!("level{i}/nested"));
             let path = sub.to_str().unwrap().to_owned();
-            run(&mut *make(g, &[("heatmaps_path", &path)], level).unwrap(), &frames);
+            run(
+                &mut *make(g, &[("heatmaps_path", &path)], level).unwrap(),
+                &frames,
+            );
             let (mut w, mut h) = (250usize, 230usize);
             let mut level_files = Vec::new();
             for scale in 0..NUM_SCALES {
@@ -786,7 +948,10 @@ mod tests {
             files.push(level_files);
         }
         assert_eq!(files[0], files[1]);
-        assert!(files[0][0].iter().any(|&b| b != 0), "the maps show contrast");
+        assert!(
+            files[0][0].iter().any(|&b| b != 0),
+            "the maps show contrast"
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -10,7 +10,6 @@
 
 use vmaf_core::{Error, Pixel, Plane, Result};
 
-
 /// Side of the square window of the spatial mask.
 pub const MASK_WINDOW: usize = 7;
 const MASK_PAD: usize = MASK_WINDOW / 2;
@@ -40,7 +39,11 @@ pub fn to_10bit<T: Pixel>(
     let (in_w, in_h) = (src.width(), src.height());
     if bpc > 8 && bpc < 16 {
         let max = (1u32 << bpc) - 1;
-        let top = src.rows().map(|r| r.iter().map(|&v| v.into()).max().unwrap_or(0)).max().unwrap_or(0);
+        let top = src
+            .rows()
+            .map(|r| r.iter().map(|&v| v.into()).max().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
         if top > max {
             return Err(Error::Extractor {
                 feature: "cambi".into(),
@@ -67,7 +70,11 @@ pub fn to_10bit<T: Pixel>(
             // Its row padding is unset memory there; ours reads as 0.
             for (k, o) in out[..lib_stride * in_h].iter_mut().enumerate() {
                 let (r, c) = (k / lib_stride, k % lib_stride);
-                *o = if c < in_w { src.row(r)[c].into() as u16 } else { 0 };
+                *o = if c < in_w {
+                    src.row(r)[c].into() as u16
+                } else {
+                    0
+                };
             }
             return Ok(());
         }
@@ -140,7 +147,11 @@ pub fn anti_dither_impl(buf: &mut [u16], stride: usize, w: usize, h: usize) {
 /// flat region: about half the window, a little less for small pictures.
 pub fn mask_threshold(width: usize, height: usize) -> u32 {
     let blocks = ((width >> 6) * (height >> 6)) as u32;
-    let ceil_log2 = if blocks == 0 { 0 } else { 32 - (blocks - 1).leading_zeros() } as i32;
+    let ceil_log2 = if blocks == 0 {
+        0
+    } else {
+        32 - (blocks - 1).leading_zeros()
+    } as i32;
     let n = (MASK_WINDOW * MASK_WINDOW) as i32;
     ((n + 3 * (ceil_log2 - 11) - 1) >> 1) as u16 as u32
 }
@@ -156,7 +167,10 @@ pub struct MaskScratch {
 
 impl MaskScratch {
     pub fn new(width: usize) -> Self {
-        MaskScratch { cols: vec![0; width + 2 * MASK_PAD], flat: vec![0; width] }
+        MaskScratch {
+            cols: vec![0; width + 2 * MASK_PAD],
+            flat: vec![0; width],
+        }
     }
 }
 
@@ -333,7 +347,16 @@ impl Contrast {
                     .fold(0u32, |b, d| b | 1 << d)
             })
             .collect();
-        Contrast { num_diffs, tvi, weights, vlt, band_base, band_size, recip, steps }
+        Contrast {
+            num_diffs,
+            tvi,
+            weights,
+            vlt,
+            band_base,
+            band_size,
+            recip,
+            steps,
+        }
     }
 
     /// Histogram rows to allocate per column: the band, plus the rows a
@@ -356,7 +379,9 @@ impl Contrast {
     /// two neighbour counts. `w` is the histogram row stride.
     #[inline]
     pub fn pixel(&self, hist: &[u16], w: usize, col: usize, v: u16) -> f32 {
-        let Some(row) = self.band_row(v) else { return 0.0 };
+        let Some(row) = self.band_row(v) else {
+            return 0.0;
+        };
         let value = v as i32 + self.num_diffs as i32;
         let p0 = hist[row * w + col] as i32;
         let mut c = 0.0f32;
@@ -364,7 +389,11 @@ impl Contrast {
             let step = d as i32 + 1;
             if value <= self.tvi[d] as i32 && value + step > self.vlt as i32 {
                 let p1 = hist[(row + d + 1) * w + col] as i32;
-                let p2 = if row > d { hist[(row - d - 1) * w + col] as i32 } else { 0 };
+                let p2 = if row > d {
+                    hist[(row - d - 1) * w + col] as i32
+                } else {
+                    0
+                };
                 let p = p1.max(p2);
                 let val = (self.weights[d] * p0 * p) as f32 * self.recip[(p0 + p) as usize];
                 if val > c {
@@ -387,7 +416,14 @@ fn add_range(row: &mut [u16], delta: u16) {
 /// The histogram row of the sample at (`r`, `j`) of the working planes if
 /// it is masked and in the band. Rows past the buffer count as unmasked.
 #[inline]
-pub fn counted(img: &[u16], mask: &[u8], stride: usize, r: usize, j: usize, k: &Contrast) -> Option<usize> {
+pub fn counted(
+    img: &[u16],
+    mask: &[u8],
+    stride: usize,
+    r: usize,
+    j: usize,
+    k: &Contrast,
+) -> Option<usize> {
     let i = r * stride + j;
     if i < mask.len() && mask[i] != 0 {
         k.band_row(img[i])
@@ -431,7 +467,11 @@ pub fn codes_impl(p: &Planes<'_>, k: &Contrast, codes: &mut [u16]) {
         let mask = &p.mask[at..at + p.w];
         for ((o, &v), &m) in codes[at..at + p.w].iter_mut().zip(img).zip(mask) {
             let d = v.wrapping_sub(k.band_base);
-            *o = if (m != 0) & (d < k.band_size) { d } else { NOT_COUNTED };
+            *o = if (m != 0) & (d < k.band_size) {
+                d
+            } else {
+                NOT_COUNTED
+            };
         }
     }
 }
@@ -446,7 +486,11 @@ pub struct Pool {
 impl Pool {
     /// Room for `capacity` values (plus slack for vector stores).
     pub fn new(capacity: usize) -> Self {
-        Pool { vals: vec![0.0; capacity + 16], len: 0, sum: ExactSum::default() }
+        Pool {
+            vals: vec![0.0; capacity + 16],
+            len: 0,
+            sum: ExactSum::default(),
+        }
     }
     pub fn reset(&mut self) {
         self.len = 0;
@@ -507,9 +551,24 @@ impl Pool {
 /// The kernels a CPU level provides; the drivers below are shared, so every
 /// level walks the planes in the same order.
 pub trait Kernels {
-    fn load_u8(&self, src: &Plane<u8>, bpc: u32, out: &mut [u16], stride: usize, w: usize, h: usize) -> Result<()>;
-    fn load_u16(&self, src: &Plane<u16>, bpc: u32, out: &mut [u16], stride: usize, w: usize, h: usize)
-        -> Result<()>;
+    fn load_u8(
+        &self,
+        src: &Plane<u8>,
+        bpc: u32,
+        out: &mut [u16],
+        stride: usize,
+        w: usize,
+        h: usize,
+    ) -> Result<()>;
+    fn load_u16(
+        &self,
+        src: &Plane<u16>,
+        bpc: u32,
+        out: &mut [u16],
+        stride: usize,
+        w: usize,
+        h: usize,
+    ) -> Result<()>;
     fn anti_dither(&self, buf: &mut [u16], stride: usize, w: usize, h: usize);
     #[allow(clippy::too_many_arguments)]
     fn spatial_mask(
@@ -531,10 +590,26 @@ pub trait Kernels {
     }
     /// Moves the window histograms down one row: removes the samples of row
     /// `sub` and adds those of row `add`.
-    fn slide(&self, hist: &mut [u16], p: &Planes<'_>, pad: usize, sub: Option<usize>, add: Option<usize>, k: &Contrast);
+    fn slide(
+        &self,
+        hist: &mut [u16],
+        p: &Planes<'_>,
+        pad: usize,
+        sub: Option<usize>,
+        add: Option<usize>,
+        k: &Contrast,
+    );
     /// Contrast values of row `i`: the non-zero ones go to `pool`, all of
     /// them to `out` (`w` values) when given.
-    fn c_row(&self, hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, out: Option<&mut [f32]>, pool: &mut Pool);
+    fn c_row(
+        &self,
+        hist: &[u16],
+        p: &Planes<'_>,
+        i: usize,
+        k: &Contrast,
+        out: Option<&mut [f32]>,
+        pool: &mut Pool,
+    );
 }
 
 /// The reference kernels.
@@ -542,10 +617,26 @@ pub trait Kernels {
 pub struct Scalar;
 
 impl Kernels for Scalar {
-    fn load_u8(&self, src: &Plane<u8>, bpc: u32, out: &mut [u16], stride: usize, w: usize, h: usize) -> Result<()> {
+    fn load_u8(
+        &self,
+        src: &Plane<u8>,
+        bpc: u32,
+        out: &mut [u16],
+        stride: usize,
+        w: usize,
+        h: usize,
+    ) -> Result<()> {
         to_10bit(src, bpc, out, stride, w, h)
     }
-    fn load_u16(&self, src: &Plane<u16>, bpc: u32, out: &mut [u16], stride: usize, w: usize, h: usize) -> Result<()> {
+    fn load_u16(
+        &self,
+        src: &Plane<u16>,
+        bpc: u32,
+        out: &mut [u16],
+        stride: usize,
+        w: usize,
+        h: usize,
+    ) -> Result<()> {
         to_10bit(src, bpc, out, stride, w, h)
     }
     fn anti_dither(&self, buf: &mut [u16], stride: usize, w: usize, h: usize) {
@@ -577,7 +668,15 @@ impl Kernels for Scalar {
     /// to the plane). A sample leaving and an equal one entering at the same
     /// column cancel. Columns up to `pad` are visited even if the plane is
     /// narrower, reading what the buffer holds there, as libvmaf does.
-    fn slide(&self, hist: &mut [u16], p: &Planes<'_>, pad: usize, sub: Option<usize>, add: Option<usize>, k: &Contrast) {
+    fn slide(
+        &self,
+        hist: &mut [u16],
+        p: &Planes<'_>,
+        pad: usize,
+        sub: Option<usize>,
+        add: Option<usize>,
+        k: &Contrast,
+    ) {
         let w = p.w;
         let hs = hist_stride(w);
         for j in 0..w.max(pad) {
@@ -597,12 +696,24 @@ impl Kernels for Scalar {
         }
     }
 
-    fn c_row(&self, hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, mut out: Option<&mut [f32]>, pool: &mut Pool) {
+    fn c_row(
+        &self,
+        hist: &[u16],
+        p: &Planes<'_>,
+        i: usize,
+        k: &Contrast,
+        mut out: Option<&mut [f32]>,
+        pool: &mut Pool,
+    ) {
         let row = i * p.stride;
         let img = &p.img[row..row + p.w];
         let mask = &p.mask[row..row + p.w];
         for (j, (&m, &v)) in mask.iter().zip(img).enumerate() {
-            let c = if m != 0 { k.pixel(hist, hist_stride(p.w), j, v) } else { 0.0 };
+            let c = if m != 0 {
+                k.pixel(hist, hist_stride(p.w), j, v)
+            } else {
+                0.0
+            };
             if c != 0.0 {
                 pool.push(c);
             }
@@ -650,7 +761,11 @@ pub fn contrast_map<K: Kernels>(
         return;
     }
     kern.prepare(p, k, &mut bufs.codes);
-    let MapBuffers { hist, hist_offset, codes } = bufs;
+    let MapBuffers {
+        hist,
+        hist_offset,
+        codes,
+    } = bufs;
     let hist = &mut hist[*hist_offset..*hist_offset + hist_len(k, w)];
     hist.fill(0);
     let p = Planes { codes, ..*p };
@@ -660,7 +775,14 @@ pub fn contrast_map<K: Kernels>(
     for i in 0..h {
         let (sub, add) = row_moves(i, h, pad);
         kern.slide(hist, &p, pad, sub, add, k);
-        kern.c_row(hist, &p, i, k, dense.as_deref_mut().map(|d| &mut d[i * w..(i + 1) * w]), pool);
+        kern.c_row(
+            hist,
+            &p,
+            i,
+            k,
+            dense.as_deref_mut().map(|d| &mut d[i * w..(i + 1) * w]),
+            pool,
+        );
     }
 }
 
@@ -678,7 +800,11 @@ impl MapBuffers {
     pub fn new(k: &Contrast, w: usize, stride: usize, rows: usize) -> Self {
         let hist = vec![0u16; hist_len(k, w) + 16];
         let hist_offset = (32 - (hist.as_ptr() as usize) % 32) % 32 / 2;
-        MapBuffers { hist, hist_offset, codes: vec![0; stride * rows] }
+        MapBuffers {
+            hist,
+            hist_offset,
+            codes: vec![0; stride * rows],
+        }
     }
     #[cfg(test)]
     pub fn hist_mut(&mut self) -> &mut [u16] {

@@ -26,14 +26,26 @@ pub fn contrast(rng: &mut Rng) -> Contrast {
         t += rng.below(40) as u16;
         *v = t + num_diffs as u16;
     }
-    let vlt = if rng.below(2) == 0 { 0 } else { rng.below(200) as u16 };
+    let vlt = if rng.below(2) == 0 {
+        0
+    } else {
+        rng.below(200) as u16
+    };
     let base = (vlt as i32 - 3 * num_diffs as i32 + 1).max(0) as u16;
     let top = tvi[num_diffs - 1] + 1;
     let mut weights = [0i32; 32];
     for (d, w) in weights.iter_mut().enumerate() {
         *w = 1 + (d as i32 / 3).min(8);
     }
-    Contrast::new(num_diffs, tvi, weights, vlt, base, top.saturating_sub(base), super::reciprocals())
+    Contrast::new(
+        num_diffs,
+        tvi,
+        weights,
+        vlt,
+        base,
+        top.saturating_sub(base),
+        super::reciprocals(),
+    )
 }
 
 /// Contrast settings of libvmaf's defaults (BT.1886, tvi 0.019, 4 steps).
@@ -66,11 +78,25 @@ pub enum Fill {
     Flat,
 }
 
-pub const FILLS: [Fill; 7] = [Fill::Runs, Fill::Noise, Fill::Dither, Fill::Wild, Fill::Zero, Fill::Max, Fill::Flat];
+pub const FILLS: [Fill; 7] = [
+    Fill::Runs,
+    Fill::Noise,
+    Fill::Dither,
+    Fill::Wild,
+    Fill::Zero,
+    Fill::Max,
+    Fill::Flat,
+];
 
 /// Working planes (image, mask, stride) of `w`x`h` filled per `fill`; the
 /// mask is random, all set or all clear.
-pub fn planes_with(rng: &mut Rng, w: usize, h: usize, k: &Contrast, fill: Fill) -> (Vec<u16>, Vec<u8>, usize) {
+pub fn planes_with(
+    rng: &mut Rng,
+    w: usize,
+    h: usize,
+    k: &Contrast,
+    fill: Fill,
+) -> (Vec<u16>, Vec<u8>, usize) {
     let stride = aligned_stride(w);
     let mut img = vec![0u16; stride * h];
     let mut mask = vec![0u8; stride * h];

@@ -46,10 +46,26 @@ impl Avx2 {
 // each kernel stays within the slices it is given (the histogram slack of
 // `scalar::HIST_SLACK` zeroed counts covers vector accesses past its rows).
 impl Kernels for Avx2 {
-    fn load_u8(&self, src: &Plane<u8>, bpc: u32, out: &mut [u16], stride: usize, w: usize, h: usize) -> Result<()> {
+    fn load_u8(
+        &self,
+        src: &Plane<u8>,
+        bpc: u32,
+        out: &mut [u16],
+        stride: usize,
+        w: usize,
+        h: usize,
+    ) -> Result<()> {
         unsafe { load_u8(src, bpc, out, stride, w, h) }
     }
-    fn load_u16(&self, src: &Plane<u16>, bpc: u32, out: &mut [u16], stride: usize, w: usize, h: usize) -> Result<()> {
+    fn load_u16(
+        &self,
+        src: &Plane<u16>,
+        bpc: u32,
+        out: &mut [u16],
+        stride: usize,
+        w: usize,
+        h: usize,
+    ) -> Result<()> {
         unsafe { load_u16(src, bpc, out, stride, w, h) }
     }
     fn anti_dither(&self, buf: &mut [u16], stride: usize, w: usize, h: usize) {
@@ -79,7 +95,15 @@ impl Kernels for Avx2 {
     fn prepare(&self, p: &Planes<'_>, k: &Contrast, codes: &mut [u16]) {
         unsafe { prepare(p, k, codes) }
     }
-    fn slide(&self, hist: &mut [u16], p: &Planes<'_>, pad: usize, sub: Option<usize>, add: Option<usize>, k: &Contrast) {
+    fn slide(
+        &self,
+        hist: &mut [u16],
+        p: &Planes<'_>,
+        pad: usize,
+        sub: Option<usize>,
+        add: Option<usize>,
+        k: &Contrast,
+    ) {
         if k.band_size == 0 {
             return; // nothing is counted
         }
@@ -94,7 +118,15 @@ impl Kernels for Avx2 {
         }
         unsafe { slide(hist, p, pad, sub, add) }
     }
-    fn c_row(&self, hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, out: Option<&mut [f32]>, pool: &mut Pool) {
+    fn c_row(
+        &self,
+        hist: &[u16],
+        p: &Planes<'_>,
+        i: usize,
+        k: &Contrast,
+        out: Option<&mut [f32]>,
+        pool: &mut Pool,
+    ) {
         unsafe { c_row(hist, p, i, k, out, pool) }
     }
 }
@@ -103,12 +135,26 @@ impl Kernels for Avx2 {
 // The scalar passes, compiled for AVX2.
 
 #[target_feature(enable = "avx2")]
-unsafe fn load_u8(src: &Plane<u8>, bpc: u32, out: &mut [u16], stride: usize, w: usize, h: usize) -> Result<()> {
+unsafe fn load_u8(
+    src: &Plane<u8>,
+    bpc: u32,
+    out: &mut [u16],
+    stride: usize,
+    w: usize,
+    h: usize,
+) -> Result<()> {
     scalar::to_10bit(src, bpc, out, stride, w, h)
 }
 
 #[target_feature(enable = "avx2")]
-unsafe fn load_u16(src: &Plane<u16>, bpc: u32, out: &mut [u16], stride: usize, w: usize, h: usize) -> Result<()> {
+unsafe fn load_u16(
+    src: &Plane<u16>,
+    bpc: u32,
+    out: &mut [u16],
+    stride: usize,
+    w: usize,
+    h: usize,
+) -> Result<()> {
     scalar::to_10bit(src, bpc, out, stride, w, h)
 }
 
@@ -151,7 +197,10 @@ unsafe fn anti_dither(buf: &mut [u16], stride: usize, w: usize, h: usize) {
             let c = _mm256_loadu_si256(next.as_ptr().add(j) as *const __m256i);
             let d = _mm256_loadu_si256(next.as_ptr().add(j + 1) as *const __m256i);
             let s = _mm256_add_epi16(_mm256_add_epi16(a, b), _mm256_add_epi16(c, d));
-            _mm256_storeu_si256(cur.as_mut_ptr().add(j) as *mut __m256i, _mm256_srli_epi16::<2>(s));
+            _mm256_storeu_si256(
+                cur.as_mut_ptr().add(j) as *mut __m256i,
+                _mm256_srli_epi16::<2>(s),
+            );
             j += 16;
         }
         for j in j..w - 1 {
@@ -251,7 +300,14 @@ impl BoxShuffles {
                             let (hi, lo) = if top < bottom {
                                 (0x80, 0x80)
                             } else {
-                                (top as u8, if bottom == 0 { 0x80 } else { (bottom - 1) as u8 })
+                                (
+                                    top as u8,
+                                    if bottom == 0 {
+                                        0x80
+                                    } else {
+                                        (bottom - 1) as u8
+                                    },
+                                )
                             };
                             t[c].0[u] = hi;
                             t[c].1[u] = lo;
@@ -279,9 +335,20 @@ impl BoxShuffles {
 /// signs it reaches.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn apply_block(hist: &mut [u16], w: usize, hs: usize, row: usize, j: usize, signs: __m256i, b: &BoxShuffles) {
+unsafe fn apply_block(
+    hist: &mut [u16],
+    w: usize,
+    hs: usize,
+    row: usize,
+    j: usize,
+    signs: __m256i,
+    b: &BoxShuffles,
+) {
     // Inclusive running sums of the signs, as bytes (within ±16).
-    let mut p = _mm_packs_epi16(_mm256_castsi256_si128(signs), _mm256_extracti128_si256::<1>(signs));
+    let mut p = _mm_packs_epi16(
+        _mm256_castsi256_si128(signs),
+        _mm256_extracti128_si256::<1>(signs),
+    );
     p = _mm_add_epi8(p, _mm_slli_si128::<1>(p));
     p = _mm_add_epi8(p, _mm_slli_si128::<2>(p));
     p = _mm_add_epi8(p, _mm_slli_si128::<4>(p));
@@ -295,7 +362,10 @@ unsafe fn apply_block(hist: &mut [u16], w: usize, hs: usize, row: usize, j: usiz
         for c in 0..b.chunks {
             let d8 = _mm_sub_epi8(_mm_shuffle_epi8(p, b.his[c]), _mm_shuffle_epi8(p, b.los[c]));
             let q = ptr.add(c);
-            _mm256_store_si256(q, _mm256_add_epi16(_mm256_load_si256(q), _mm256_cvtepi8_epi16(d8)));
+            _mm256_store_si256(
+                q,
+                _mm256_add_epi16(_mm256_load_si256(q), _mm256_cvtepi8_epi16(d8)),
+            );
         }
         return;
     }
@@ -337,7 +407,13 @@ fn add_range(hist: &mut [u16], hs: usize, w: usize, pad: usize, row: usize, j: u
 /// applied one histogram row at a time, branch-free per row. A missing side
 /// reads as not counted.
 #[target_feature(enable = "avx2")]
-unsafe fn slide(hist: &mut [u16], p: &Planes<'_>, pad: usize, sub: Option<usize>, add: Option<usize>) {
+unsafe fn slide(
+    hist: &mut [u16],
+    p: &Planes<'_>,
+    pad: usize,
+    sub: Option<usize>,
+    add: Option<usize>,
+) {
     let w = p.w;
     let hs = scalar::hist_stride(w);
     let shuffles = BoxShuffles::new(pad);
@@ -382,7 +458,15 @@ unsafe fn slide(hist: &mut [u16], p: &Planes<'_>, pad: usize, sub: Option<usize>
             let s_row = _mm256_and_si256(s_ev, _mm256_cmpeq_epi16(sv, rv));
             let a_row = _mm256_and_si256(a_ev, _mm256_cmpeq_epi16(av, rv));
             // +1 entering, -1 leaving (masks are -1 where set).
-            apply_block(hist, w, hs, row as usize, j, _mm256_sub_epi16(s_row, a_row), &shuffles);
+            apply_block(
+                hist,
+                w,
+                hs,
+                row as usize,
+                j,
+                _mm256_sub_epi16(s_row, a_row),
+                &shuffles,
+            );
             s_ev = _mm256_andnot_si256(s_row, s_ev);
             a_ev = _mm256_andnot_si256(a_row, a_ev);
         }
@@ -426,7 +510,10 @@ unsafe fn counts_at(hist: &[u16], at: usize) -> __m256i {
 #[inline]
 #[target_feature(enable = "avx2")]
 unsafe fn gather_counts(hist: *const i32, idx: __m256i) -> __m256i {
-    _mm256_and_si256(_mm256_i32gather_epi32::<2>(hist, idx), _mm256_set1_epi32(0xFFFF))
+    _mm256_and_si256(
+        _mm256_i32gather_epi32::<2>(hist, idx),
+        _mm256_set1_epi32(0xFFFF),
+    )
 }
 
 /// `weight[d] · p0 · pm · recip[p0 + pm]` in 8 lanes (`fp0` is `p0` as
@@ -437,7 +524,10 @@ unsafe fn gather_counts(hist: *const i32, idx: __m256i) -> __m256i {
 #[inline]
 #[target_feature(enable = "avx2")]
 unsafe fn contrast8(k: &Contrast, d: usize, p0: __m256i, fp0: __m256, pm: __m256i) -> __m256 {
-    let num = _mm256_mul_ps(_mm256_mul_ps(fp0, _mm256_cvtepi32_ps(pm)), _mm256_set1_ps(k.weights[d] as f32));
+    let num = _mm256_mul_ps(
+        _mm256_mul_ps(fp0, _mm256_cvtepi32_ps(pm)),
+        _mm256_set1_ps(k.weights[d] as f32),
+    );
     let rcp = _mm256_i32gather_ps::<4>(k.recip.as_ptr(), _mm256_add_epi32(p0, pm));
     _mm256_mul_ps(num, rcp)
 }
@@ -471,7 +561,11 @@ unsafe fn chunk8(hist: &[u16], codes: &[u16], j: usize, k: &Contrast) -> __m256 
             let d = steps.trailing_zeros() as usize;
             steps &= steps - 1;
             let p1 = load(r0 + d + 1);
-            let pm = if r0 > d { _mm256_max_epi32(p1, load(r0 - d - 1)) } else { p1 };
+            let pm = if r0 > d {
+                _mm256_max_epi32(p1, load(r0 - d - 1))
+            } else {
+                p1
+            };
             if _mm256_testz_si256(pm, active) != 0 {
                 continue; // no neighbour counts: every value is 0
             }
@@ -482,9 +576,15 @@ unsafe fn chunk8(hist: &[u16], codes: &[u16], j: usize, k: &Contrast) -> __m256 
     let zero = _mm256_setzero_si256();
     let minus1 = _mm256_set1_epi32(-1);
     // The sample value plus `num_diffs`, from the code.
-    let value = _mm256_add_epi32(code, _mm256_set1_epi32(k.band_base as i32 + k.num_diffs as i32));
+    let value = _mm256_add_epi32(
+        code,
+        _mm256_set1_epi32(k.band_base as i32 + k.num_diffs as i32),
+    );
     let row = _mm256_min_epi32(code, _mm256_set1_epi32(k.band_size as i32 - 1));
-    let cols = _mm256_add_epi32(_mm256_set1_epi32(j as i32), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    let cols = _mm256_add_epi32(
+        _mm256_set1_epi32(j as i32),
+        _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+    );
     let hp = hist.as_ptr() as *const i32;
     let wv = _mm256_set1_epi32(hs as i32);
     // Counts of histogram row `r` (per lane) at these columns.
@@ -494,7 +594,10 @@ unsafe fn chunk8(hist: &[u16], codes: &[u16], j: usize, k: &Contrast) -> __m256 
     for d in 0..k.num_diffs {
         let step = d as i32 + 1;
         let visible = _mm256_cmpgt_epi32(_mm256_set1_epi32(k.tvi[d] as i32 + 1), value);
-        let bright = _mm256_cmpgt_epi32(_mm256_add_epi32(value, _mm256_set1_epi32(step)), _mm256_set1_epi32(k.vlt as i32));
+        let bright = _mm256_cmpgt_epi32(
+            _mm256_add_epi32(value, _mm256_set1_epi32(step)),
+            _mm256_set1_epi32(k.vlt as i32),
+        );
         let cond = _mm256_and_si256(active, _mm256_and_si256(visible, bright));
         if _mm256_testz_si256(cond, cond) != 0 {
             continue;
@@ -517,7 +620,14 @@ unsafe fn chunk8(hist: &[u16], codes: &[u16], j: usize, k: &Contrast) -> __m256 
 /// Contrast row from the codes: blocks of 16 columns with nothing counted
 /// (the usual case) are skipped, the others computed 8 columns at a time.
 #[target_feature(enable = "avx2")]
-unsafe fn c_row(hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, mut out: Option<&mut [f32]>, pool: &mut Pool) {
+unsafe fn c_row(
+    hist: &[u16],
+    p: &Planes<'_>,
+    i: usize,
+    k: &Contrast,
+    mut out: Option<&mut [f32]>,
+    pool: &mut Pool,
+) {
     let w = p.w;
     let codes = &p.codes[i * p.stride..i * p.stride + w];
     // Every gather index is a count of the histogram rows (clamped into
@@ -528,7 +638,13 @@ unsafe fn c_row(hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, mut out: O
     let none = vec_none();
     #[inline]
     #[target_feature(enable = "avx2")]
-    unsafe fn put(out: &mut Option<&mut [f32]>, acc: &mut RowSum, pool: &mut Pool, j: usize, c: __m256) {
+    unsafe fn put(
+        out: &mut Option<&mut [f32]>,
+        acc: &mut RowSum,
+        pool: &mut Pool,
+        j: usize,
+        c: __m256,
+    ) {
         if let Some(o) = out.as_deref_mut() {
             _mm256_storeu_ps(o[j..j + 8].as_mut_ptr(), c);
         }
@@ -544,7 +660,13 @@ unsafe fn c_row(hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, mut out: O
             }
         } else {
             put(&mut out, &mut acc, pool, j, chunk8(hist, codes, j, k));
-            put(&mut out, &mut acc, pool, j + 8, chunk8(hist, codes, j + 8, k));
+            put(
+                &mut out,
+                &mut acc,
+                pool,
+                j + 8,
+                chunk8(hist, codes, j + 8, k),
+            );
         }
         j += 16;
     }
@@ -556,7 +678,11 @@ unsafe fn c_row(hist: &[u16], p: &Planes<'_>, i: usize, k: &Contrast, mut out: O
     let mask = &p.mask[i * p.stride..i * p.stride + w];
     let hs = scalar::hist_stride(w);
     for c in j..w {
-        let v = if mask[c] != 0 { k.pixel(hist, hs, c, img[c]) } else { 0.0 };
+        let v = if mask[c] != 0 {
+            k.pixel(hist, hs, c, img[c])
+        } else {
+            0.0
+        };
         if let Some(o) = out.as_deref_mut() {
             o[c] = v;
         }
@@ -609,14 +735,21 @@ impl RowSum {
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn new() -> Self {
-        RowSum { table: pack_table(), n: 0, ints: _mm256_setzero_pd(), fracs: _mm256_setzero_pd(), tail: 0 }
+        RowSum {
+            table: pack_table(),
+            n: 0,
+            ints: _mm256_setzero_pd(),
+            fracs: _mm256_setzero_pd(),
+            tail: 0,
+        }
     }
 
     /// Takes 8 values.
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn add(&mut self, pool: &mut Pool, v: __m256) {
-        let bits = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps())) as usize;
+        let bits =
+            _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps())) as usize;
         if bits == 0 {
             return;
         }
@@ -625,7 +758,10 @@ impl RowSum {
         // largest map.
         assert!(self.n + 8 <= vals.len());
         let perm = _mm256_loadu_si256(self.table[bits].as_ptr() as *const __m256i);
-        _mm256_storeu_ps(vals.as_mut_ptr().add(self.n), _mm256_permutevar8x32_ps(v, perm));
+        _mm256_storeu_ps(
+            vals.as_mut_ptr().add(self.n),
+            _mm256_permutevar8x32_ps(v, perm),
+        );
         self.n += bits.count_ones() as usize;
         let scale = _mm256_set1_pd((1u64 << 36) as f64);
         for half in [_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v)] {
@@ -668,8 +804,14 @@ mod tests {
     use crate::features::cambi::test_util::*;
     use scalar::Scalar;
 
-    fn first_difference<T: PartialEq + Copy + std::fmt::Debug>(a: &[T], b: &[T]) -> Option<(usize, T, T)> {
-        a.iter().zip(b).position(|(x, y)| x != y).map(|i| (i, a[i], b[i]))
+    fn first_difference<T: PartialEq + Copy + std::fmt::Debug>(
+        a: &[T],
+        b: &[T],
+    ) -> Option<(usize, T, T)> {
+        a.iter()
+            .zip(b)
+            .position(|(x, y)| x != y)
+            .map(|i| (i, a[i], b[i]))
     }
 
     /// Slides the histograms down a plane with both kernel sets, checking
@@ -679,9 +821,15 @@ mod tests {
         let (w, h) = (p.w, p.h);
         let mut codes = vec![0u16; p.stride * h];
         simd.prepare(p, k, &mut codes);
-        let p = Planes { codes: &codes, ..*p };
+        let p = Planes {
+            codes: &codes,
+            ..*p
+        };
         let len = scalar::hist_len(k, w);
-        let mut bufs = [scalar::MapBuffers::new(k, w, p.stride, h), scalar::MapBuffers::new(k, w, p.stride, h)];
+        let mut bufs = [
+            scalar::MapBuffers::new(k, w, p.stride, h),
+            scalar::MapBuffers::new(k, w, p.stride, h),
+        ];
         let [a, b] = &mut bufs;
         let (a, b) = (&mut a.hist_mut()[..len], &mut b.hist_mut()[..len]);
         let mut pools = [Pool::new(w * h), Pool::new(w * h)];
@@ -689,7 +837,11 @@ mod tests {
         let hs = scalar::hist_stride(w);
         let check_hist = |a: &[u16], b: &[u16], when: &str| {
             if let Some((i, x, y)) = first_difference(a, b) {
-                panic!("{what} {when}: count ({}, {}) is {x} (scalar) vs {y}", i / hs, i % hs);
+                panic!(
+                    "{what} {when}: count ({}, {}) is {x} (scalar) vs {y}",
+                    i / hs,
+                    i % hs
+                );
             }
         };
         // The first rows enter before row 0, also rows past a short plane.
@@ -708,13 +860,20 @@ mod tests {
             simd.c_row(b, &p, i, k, Some(&mut rb), pb);
             let bits = |r: &[f32]| r.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             if let Some((j, x, y)) = first_difference(&bits(&ra), &bits(&rb)) {
-                panic!("{what} row {i} col {j}: {} (scalar) vs {}", f32::from_bits(x), f32::from_bits(y));
+                panic!(
+                    "{what} row {i} col {j}: {} (scalar) vs {}",
+                    f32::from_bits(x),
+                    f32::from_bits(y)
+                );
             }
         }
         let [pa, pb] = &pools;
         let ((va, sa), (vb, sb)) = (pa.contents(), pb.contents());
         assert_eq!(va.len(), vb.len(), "{what}: pooled value counts");
-        assert!(va.iter().zip(vb).all(|(x, y)| x.to_bits() == y.to_bits()), "{what}: pooled values");
+        assert!(
+            va.iter().zip(vb).all(|(x, y)| x.to_bits() == y.to_bits()),
+            "{what}: pooled values"
+        );
         assert_eq!(sa, sb, "{what}: pooled sums");
     }
 
@@ -727,11 +886,28 @@ mod tests {
             let h = 1 + rng.below(12);
             // Windows narrower and wider than the plane.
             let pad = rng.below(w.min(40) + 2);
-            let k = if case % 3 == 0 { default_contrast() } else { contrast(&mut rng) };
+            let k = if case % 3 == 0 {
+                default_contrast()
+            } else {
+                contrast(&mut rng)
+            };
             let fill = FILLS[case % FILLS.len()];
             let (img, mask, stride) = planes_with(&mut rng, w, h, &k, fill);
-            let p = Planes { img: &img, mask: &mask, stride, w, h, codes: &[] };
-            check_map(&simd, &format!("case {case} ({fill:?} {w}x{h} pad {pad})"), &p, pad, &k);
+            let p = Planes {
+                img: &img,
+                mask: &mask,
+                stride,
+                w,
+                h,
+                codes: &[],
+            };
+            check_map(
+                &simd,
+                &format!("case {case} ({fill:?} {w}x{h} pad {pad})"),
+                &p,
+                pad,
+                &k,
+            );
         }
     }
 
@@ -743,9 +919,22 @@ mod tests {
             let (w, h) = (300 + rng.below(200), 40);
             let k = default_contrast();
             let (img, mask, stride) = planes_with(&mut rng, w, h, &k, *fill);
-            let p = Planes { img: &img, mask: &mask, stride, w, h, codes: &[] };
+            let p = Planes {
+                img: &img,
+                mask: &mask,
+                stride,
+                w,
+                h,
+                codes: &[],
+            };
             for pad in [0, 7, 16, 32] {
-                check_map(&simd, &format!("wide case {case} ({fill:?} {w}x{h} pad {pad})"), &p, pad, &k);
+                check_map(
+                    &simd,
+                    &format!("wide case {case} ({fill:?} {w}x{h} pad {pad})"),
+                    &p,
+                    pad,
+                    &k,
+                );
             }
         }
     }
@@ -798,7 +987,11 @@ mod tests {
             let mut s = MaskScratch::new(w);
             Scalar.spatial_mask(&img, &mut ma, stride, w, h, threshold, &mut s);
             simd.spatial_mask(&img, &mut mb, stride, w, h, threshold, &mut s);
-            assert_eq!(first_difference(&ma, &mb), None, "spatial mask {what} threshold {threshold}");
+            assert_eq!(
+                first_difference(&ma, &mb),
+                None,
+                "spatial mask {what} threshold {threshold}"
+            );
 
             let (dw, dh) = (w.div_ceil(2), h.div_ceil(2));
             let (mut a, mut b) = (img.clone(), img.clone());
@@ -826,7 +1019,10 @@ mod tests {
             };
             let stride = scalar::aligned_stride(ow.max(w) + rng.below(40));
             let style = case % 4;
-            let (mut a, mut b) = (vec![0u16; stride * oh.max(h)], vec![0u16; stride * oh.max(h)]);
+            let (mut a, mut b) = (
+                vec![0u16; stride * oh.max(h)],
+                vec![0u16; stride * oh.max(h)],
+            );
             let (src8, _) = plane16(&mut rng, w, h, 255, style);
             let s = scalar::aligned_stride(w);
             let p8 = Plane::from_vec(src8.iter().map(|&v| v as u8).collect(), w, h, s).unwrap();
