@@ -88,8 +88,7 @@ fn main() {
         let mut ex = (spec.create)(&CreateArgs {
             options: &options,
             geometry: g,
-            cpu_level: level,
-        })
+            cpu_level: level, device: None })
         .expect("create");
         let mut sink = FeatureSink::new();
         let mut best_ms = f64::INFINITY;

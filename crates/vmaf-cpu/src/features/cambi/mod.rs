@@ -624,8 +624,7 @@ mod tests {
         create(&CreateArgs {
             options: &options(opts),
             geometry: g,
-            cpu_level: level,
-        })
+            cpu_level: level, device: None })
     }
 
     /// A banded picture: a slow diagonal ramp quantised to a few levels,
