@@ -38,7 +38,7 @@ use vmaf_core::{
     PictureData, Plane, Result,
 };
 use vmaf_cpu::features::integer_vif::{
-    Edge, Log2Table, ScaleGeom, Shifts, Sums, VifHost, GAIN_EPS, OPTIONS, PROVIDED_FEATURES, ROW_PAD,
+    Edge, Log2Table, ScaleGeom, Shifts, Sums, VifHost, GAIN_EPS, OPTIONS, PROVIDED_FEATURES,
 };
 
 use crate::device::{CudaDevice, DeviceBuffer, Event, Kernel, PinnedBuffer, Stream};
@@ -159,7 +159,7 @@ impl Tables {
         for v in &log2.data()[..LOG2_ENTRIES] {
             words.extend_from_slice(&v.to_ne_bytes());
         }
-        let mut push = |v: &[u32], words: &mut Vec<u8>| {
+        let push = |v: &[u32], words: &mut Vec<u8>| {
             let at = words.len();
             for x in v {
                 words.extend_from_slice(&x.to_ne_bytes());
@@ -572,6 +572,7 @@ impl Extractor for CudaVif {
 mod tests {
     use super::*;
     use vmaf_core::ChromaSampling;
+    use vmaf_cpu::features::integer_vif::ROW_PAD;
 
     #[test]
     fn spec_matches_the_cpu_vif() {
@@ -622,15 +623,39 @@ mod tests {
             (
                 "struct VifStatArgs {",
                 &[
-                    "ref;", "dis;", "ref_pitch;", "dis_pitch;", "rows;", "cols;", "log2;", "sums;", "gain_limit;",
-                    "gain_eps;", "w;", "h;", "shift_mu;", "shift_sq;",
+                    "ref;",
+                    "dis;",
+                    "ref_pitch;",
+                    "dis_pitch;",
+                    "rows;",
+                    "cols;",
+                    "log2;",
+                    "sums;",
+                    "gain_limit;",
+                    "gain_eps;",
+                    "w;",
+                    "h;",
+                    "shift_mu;",
+                    "shift_sq;",
                 ][..],
             ),
             (
                 "struct VifSubArgs {",
                 &[
-                    "ref;", "dis;", "ref_pitch;", "dis_pitch;", "rows;", "cols;", "out_ref;", "out_dis;", "w;", "h;",
-                    "wo;", "ho;", "shift;", "unused;",
+                    "ref;",
+                    "dis;",
+                    "ref_pitch;",
+                    "dis_pitch;",
+                    "rows;",
+                    "cols;",
+                    "out_ref;",
+                    "out_dis;",
+                    "w;",
+                    "h;",
+                    "wo;",
+                    "ho;",
+                    "shift;",
+                    "unused;",
                 ][..],
             ),
         ] {
@@ -664,7 +689,8 @@ mod tests {
         for (w, h) in [(1usize, 1usize), (2, 3), (3, 5), (7, 30), (17, 9), (64, 36), (1920, 1080)] {
             let geoms: [ScaleGeom; 4] = std::array::from_fn(|s| ScaleGeom::new(s, w >> s, h >> s));
             let t = Tables::new(&geoms);
-            let word = |at: usize, i: usize| u32::from_ne_bytes(t.bytes[at + 4 * i..at + 4 * i + 4].try_into().unwrap());
+            let word =
+                |at: usize, i: usize| u32::from_ne_bytes(t.bytes[at + 4 * i..at + 4 * i + 4].try_into().unwrap());
             for (s, g) in geoms.iter().enumerate() {
                 let off = t.scales[s];
                 // Rows: the CPU's own map, for every virtual row.
@@ -676,7 +702,11 @@ mod tests {
                 // Columns: what `Edge::apply` copies into the padding.
                 for (edge, at, half) in [
                     (&g.stat_edge, off.stat_cols, vmaf_cpu::features::integer_vif::FILTERS[s].len() / 2),
-                    (&g.sub_edge, off.sub_cols, if s < 3 { vmaf_cpu::features::integer_vif::FILTERS[s + 1].len() / 2 } else { 0 }),
+                    (
+                        &g.sub_edge,
+                        off.sub_cols,
+                        if s < 3 { vmaf_cpu::features::integer_vif::FILTERS[s + 1].len() / 2 } else { 0 },
+                    ),
                 ] {
                     if g.w == 0 {
                         continue;

@@ -549,13 +549,7 @@ impl VifHost {
 /// reference kernels (scale 0 left at zero when `skip_scale0`): what any
 /// other backend's sums must equal. Allocates its buffers on each call;
 /// for tests and device checks that report where a mismatch starts.
-pub fn reference_sums<T: Pixel>(
-    r: &Plane<T>,
-    d: &Plane<T>,
-    bpc: u32,
-    gain_limit: f64,
-    skip_scale0: bool,
-) -> [Sums; 4] {
+pub fn reference_sums<T: Pixel>(r: &Plane<T>, d: &Plane<T>, bpc: u32, gain_limit: f64, skip_scale0: bool) -> [Sums; 4] {
     Work::new(r.width(), r.height(), bpc, gain_limit, CpuLevel::Scalar).compute(r, d, skip_scale0)
 }
 
