@@ -213,7 +213,7 @@ fn vif_parity_synthetic(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
         if frames == 2 {
             // Large pictures: the noisy pair and the full-scale one (the
             // largest sums and moments).
-            fr = vec![fr.swap_remove(0), fr.swap_remove(2)];
+            fr = vec![fr[0].clone(), fr[3].clone()];
         }
         fr.truncate(frames);
         for opts in [VIF_OPTION_SETS[1], VIF_OPTION_SETS[2]] {
