@@ -35,6 +35,9 @@ use vmaf::{Backend, ChromaSampling, FeatureCollector, Geometry, Picture, Picture
 use vmaf_core::{CpuLevel, CreateArgs, Extractor, FeatureSink, FramePair, Options};
 use vmaf_cuda::{CudaDevice, CudaPsnr, DevicePicture};
 
+#[path = "device_check/vif.rs"]
+mod vif;
+
 // ---------------------------------------------------------------- allocator
 
 /// Counts heap allocations, so the frame path can be shown to make none.
@@ -888,6 +891,7 @@ fn main() -> ExitCode {
     section(&mut t, "threads", |t| threads(t, &dev, &clips));
     section(&mut t, "counters", |t| counters(t, &dev));
     section(&mut t, "throughput", |t| throughput(t, &dev));
+    section(&mut t, "vif", |t| vif::vif_checks(t, &dev, &clips));
     t.info("modules loaded on the device", dev.loaded_modules().to_string());
     #[cfg(feature = "fault-injection")]
     section(&mut t, "fault injection", |t| fault_injection(t, dev, &clips));

@@ -21,8 +21,24 @@ pub static PSNR: KernelSource = KernelSource {
     functions: &["psnr_sse_u8", "psnr_sse_u16"],
 };
 
+pub static VIF: KernelSource = KernelSource {
+    name: "vif",
+    source: include_str!("../kernels/vif.cu"),
+    functions: &[
+        "vif_stat0_u8",
+        "vif_stat0_u16",
+        "vif_stat1",
+        "vif_stat2",
+        "vif_stat3",
+        "vif_sub0_u8",
+        "vif_sub0_u16",
+        "vif_sub1",
+        "vif_sub2",
+    ],
+};
+
 /// Every kernel source of the crate.
-pub static ALL: &[&KernelSource] = &[&PSNR];
+pub static ALL: &[&KernelSource] = &[&PSNR, &VIF];
 
 #[cfg(test)]
 mod tests {

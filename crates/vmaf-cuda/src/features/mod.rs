@@ -3,3 +3,4 @@
 //! the same name.
 
 pub mod psnr;
+pub mod vif;

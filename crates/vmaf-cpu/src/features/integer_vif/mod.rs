@@ -32,13 +32,13 @@ mod scalar;
 mod x86;
 
 use vmaf_core::{
-    CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, OptionSpec, PictureData, Pixel,
-    Plane, Result,
+    CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, OptionSpec, Options, PictureData,
+    Pixel, Plane, Result,
 };
 
 /// libvmaf's Gaussian filters of the four scales, in 16-bit fixed point
 /// (each sums to 65536).
-pub(crate) const FILTERS: [&[u16]; 4] = [
+pub const FILTERS: [&[u16]; 4] = [
     &[489, 935, 1640, 2640, 3896, 5274, 6547, 7455, 7784, 7455, 6547, 5274, 3896, 2640, 1640, 935, 489],
     &[1244, 3663, 7925, 12590, 14692, 12590, 7925, 3663, 1244],
     &[3571, 16004, 26386, 16004, 3571],
@@ -51,19 +51,19 @@ pub(crate) const FILTERS: [&[u16]; 4] = [
 const ROW_MIRROR: [usize; 4] = [8, 8, 4, 2];
 
 /// Virtual rows kept on each side of a scale's row map (the widest mirror).
-pub(crate) const ROW_PAD: usize = 8;
+pub const ROW_PAD: usize = 8;
 
 /// Columns of headroom on each side of a filtered row buffer: the widest
 /// filter reaches 8 columns out, and SIMD loads may run a little further.
-pub(crate) const COL_PAD: usize = 32;
+pub const COL_PAD: usize = 32;
 
 /// The neural noise variance, 2.0 in units of 1/65536.
-pub(crate) const SIGMA_NSQ: i32 = 2 << 16;
+pub const SIGMA_NSQ: i32 = 2 << 16;
 
 /// libvmaf's small constant added to the denominator of the gain.
-pub(crate) const GAIN_EPS: f64 = 65536.0 * 1.0e-10;
+pub const GAIN_EPS: f64 = 65536.0 * 1.0e-10;
 
-static OPTIONS: &[OptionSpec] = &[
+pub static OPTIONS: &[OptionSpec] = &[
     OptionSpec::bool("debug", false, "debug mode: enable additional output"),
     OptionSpec::double(
         "vif_enhn_gain_limit",
@@ -98,26 +98,29 @@ const DEBUG_NAMES: [&str; 11] = [
     "integer_vif_den_scale3",
 ];
 
+/// Every feature the extractor can write (the debug ones only with `debug`).
+pub const PROVIDED_FEATURES: &[&str] = &[
+    SCALE_NAMES[0],
+    SCALE_NAMES[1],
+    SCALE_NAMES[2],
+    SCALE_NAMES[3],
+    DEBUG_NAMES[0],
+    DEBUG_NAMES[1],
+    DEBUG_NAMES[2],
+    DEBUG_NAMES[3],
+    DEBUG_NAMES[4],
+    DEBUG_NAMES[5],
+    DEBUG_NAMES[6],
+    DEBUG_NAMES[7],
+    DEBUG_NAMES[8],
+    DEBUG_NAMES[9],
+    DEBUG_NAMES[10],
+];
+
 pub static SPEC: ExtractorSpec = ExtractorSpec {
     name: "vif",
     backend: vmaf_core::BackendKind::Cpu,
-    provided_features: &[
-        SCALE_NAMES[0],
-        SCALE_NAMES[1],
-        SCALE_NAMES[2],
-        SCALE_NAMES[3],
-        DEBUG_NAMES[0],
-        DEBUG_NAMES[1],
-        DEBUG_NAMES[2],
-        DEBUG_NAMES[3],
-        DEBUG_NAMES[4],
-        DEBUG_NAMES[5],
-        DEBUG_NAMES[6],
-        DEBUG_NAMES[7],
-        DEBUG_NAMES[8],
-        DEBUG_NAMES[9],
-        DEBUG_NAMES[10],
-    ],
+    provided_features: PROVIDED_FEATURES,
     options: OPTIONS,
     temporal: false,
     create,
@@ -125,8 +128,10 @@ pub static SPEC: ExtractorSpec = ExtractorSpec {
 };
 
 /// The integer sums of one scale, exactly as libvmaf accumulates them.
+/// Every term is an integer, so any backend that adds the same terms in
+/// any order gets the same sums (the CUDA port relies on this).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Sums {
+pub struct Sums {
     /// Sum of log2 gains (fixed point, 1/2048) where the reference varies.
     pub num_log: i64,
     /// Sum of log2(1 + sigma1_sq / sigma_nsq) (1/2048) there.
@@ -152,7 +157,13 @@ impl Sums {
 /// with `log2` evaluated in single precision, indexed by `i - 32768`. The
 /// table is padded with zeros to 65536 entries so that every 16-bit index
 /// is in bounds (SIMD lanes that take no log look up index 32768, a zero).
-pub(crate) struct Log2Table(Box<[u16; 65536]>);
+pub struct Log2Table(Box<[u16; 65536]>);
+
+impl Default for Log2Table {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Log2Table {
     pub fn new() -> Self {
@@ -223,7 +234,7 @@ fn mirror_sources(n: usize, half: usize, reach: usize) -> Vec<usize> {
 /// Mirrored columns of one filtered row: the sources of columns
 /// `-1, -2, ..` (`left`) and `n, n+1, ..` (`right`).
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Edge {
+pub struct Edge {
     pub left: Vec<usize>,
     pub right: Vec<usize>,
 }
@@ -251,7 +262,7 @@ impl Edge {
 
 /// Size and edge handling of one scale.
 #[derive(Clone, Debug)]
-pub(crate) struct ScaleGeom {
+pub struct ScaleGeom {
     pub w: usize,
     pub h: usize,
     /// Source row of virtual row `v` (in `-ROW_PAD..h+ROW_PAD`) at `v + ROW_PAD`.
@@ -263,7 +274,9 @@ pub(crate) struct ScaleGeom {
 }
 
 impl ScaleGeom {
-    fn new(scale: usize, w: usize, h: usize) -> Self {
+    /// Scale `scale` (0..4) of a `w` x `h` luma plane, whose size there is
+    /// `(w >> scale, h >> scale)`.
+    pub fn new(scale: usize, w: usize, h: usize) -> Self {
         let sub_half = if scale < 3 { FILTERS[scale + 1].len() / 2 } else { 0 };
         ScaleGeom {
             w,
@@ -286,7 +299,7 @@ impl ScaleGeom {
 /// (`mu`) and of the second moments (`sq`); horizontal passes always shift
 /// by 16.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Shifts {
+pub struct Shifts {
     pub mu: u32,
     pub sq: u32,
 }
@@ -458,53 +471,56 @@ impl Work {
     }
 }
 
-struct IntegerVif {
+/// The host half of the extractor, shared by every backend: feature
+/// names from the options, and the scores of a frame from its four
+/// scales' integer [`Sums`] (the `f32` ratios and the `f64` debug totals,
+/// in libvmaf's order). Backends differ only in how they get the sums.
+pub struct VifHost {
     names: Vec<String>,
     debug: bool,
     skip_scale0: bool,
-    work: Work,
-    /// (num, den) per scale of the last submitted frame.
+    gain_limit: f64,
+    /// (num, den) per scale of the last recorded frame.
     last: Option<(u32, [(f32, f32); 4])>,
 }
 
-fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
-    let o = args.options;
-    let g = args.geometry;
-    let debug = o.bool("debug");
-    let names =
-        SCALE_NAMES.iter().chain(if debug { &DEBUG_NAMES[..] } else { &[] }).map(|n| o.feature_name(n)).collect();
-    Ok(Box::new(IntegerVif {
-        names,
-        debug,
-        skip_scale0: o.bool("vif_skip_scale0"),
-        work: Work::new(
-            g.width as usize,
-            g.height as usize,
-            g.bit_depth as u32,
-            o.double("vif_enhn_gain_limit"),
-            args.cpu_level,
-        ),
-        last: None,
-    }))
-}
+impl VifHost {
+    /// The host state for `options` parsed against [`OPTIONS`].
+    pub fn new(o: &Options) -> Self {
+        let debug = o.bool("debug");
+        let names =
+            SCALE_NAMES.iter().chain(if debug { &DEBUG_NAMES[..] } else { &[] }).map(|n| o.feature_name(n)).collect();
+        VifHost {
+            names,
+            debug,
+            skip_scale0: o.bool("vif_skip_scale0"),
+            gain_limit: o.double("vif_enhn_gain_limit"),
+            last: None,
+        }
+    }
 
-impl Extractor for IntegerVif {
-    fn feature_names(&self) -> &[String] {
+    pub fn names(&self) -> &[String] {
         &self.names
     }
 
-    fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
-        let sums = match (frame.reference.data(), frame.distorted.data()) {
-            (PictureData::U8(r), PictureData::U8(d)) => self.work.compute(&r[0], &d[0], self.skip_scale0),
-            (PictureData::U16(r), PictureData::U16(d)) => self.work.compute(&r[0], &d[0], self.skip_scale0),
-            _ => return Err(Error::Mismatch("reference and distorted pictures have different sample types".into())),
-        };
-        self.last = Some((frame.index, sums.map(|s| s.num_den())));
-        Ok(())
+    /// Whether scale 0's statistic is skipped (its sums are then ignored).
+    pub fn skip_scale0(&self) -> bool {
+        self.skip_scale0
     }
 
-    fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        let Some((i, nd)) = self.last.take() else { return Ok(()) };
+    /// The enhancement gain limit (`vif_enhn_gain_limit`).
+    pub fn gain_limit(&self) -> f64 {
+        self.gain_limit
+    }
+
+    /// Keeps frame `index`'s sums for [`Self::collect`].
+    pub fn record(&mut self, index: u32, sums: &[Sums; 4]) {
+        self.last = Some((index, sums.map(|s| s.num_den())));
+    }
+
+    /// Writes the scores of the recorded frame (nothing if none).
+    pub fn collect(&mut self, index: u32, sink: &mut FeatureSink) {
+        let Some((i, nd)) = self.last.take() else { return };
         debug_assert_eq!(i, index);
         for (s, &(num, den)) in nd.iter().enumerate() {
             // The ratio is taken in float, as libvmaf does.
@@ -512,7 +528,7 @@ impl Extractor for IntegerVif {
             sink.put(s, i, score as f64);
         }
         if !self.debug {
-            return Ok(());
+            return;
         }
         let first = if self.skip_scale0 { 1 } else { 0 };
         let score_num: f64 = nd[first..].iter().map(|x| x.0 as f64).sum();
@@ -526,6 +542,47 @@ impl Extractor for IntegerVif {
             sink.put(7 + 2 * s, i, num);
             sink.put(8 + 2 * s, i, den);
         }
+    }
+}
+
+/// The four scales' sums of one pair of luma planes by the scalar
+/// reference kernels (scale 0 left at zero when `skip_scale0`): what any
+/// other backend's sums must equal. Allocates its buffers on each call;
+/// for tests and device checks that report where a mismatch starts.
+pub fn reference_sums<T: Pixel>(r: &Plane<T>, d: &Plane<T>, bpc: u32, gain_limit: f64, skip_scale0: bool) -> [Sums; 4] {
+    Work::new(r.width(), r.height(), bpc, gain_limit, CpuLevel::Scalar).compute(r, d, skip_scale0)
+}
+
+struct IntegerVif {
+    host: VifHost,
+    work: Work,
+}
+
+fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
+    let g = args.geometry;
+    let host = VifHost::new(args.options);
+    let work = Work::new(g.width as usize, g.height as usize, g.bit_depth as u32, host.gain_limit(), args.cpu_level);
+    Ok(Box::new(IntegerVif { host, work }))
+}
+
+impl Extractor for IntegerVif {
+    fn feature_names(&self) -> &[String] {
+        self.host.names()
+    }
+
+    fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
+        let skip = self.host.skip_scale0();
+        let sums = match (frame.reference.data(), frame.distorted.data()) {
+            (PictureData::U8(r), PictureData::U8(d)) => self.work.compute(&r[0], &d[0], skip),
+            (PictureData::U16(r), PictureData::U16(d)) => self.work.compute(&r[0], &d[0], skip),
+            _ => return Err(Error::Mismatch("reference and distorted pictures have different sample types".into())),
+        };
+        self.host.record(frame.index, &sums);
+        Ok(())
+    }
+
+    fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
+        self.host.collect(index, sink);
         Ok(())
     }
 }

@@ -1,0 +1,776 @@
+//! `vif` (libvmaf's fixed-point VIF, `integer_vif_scale0..3`) on CUDA: the
+//! same extractor name, features, options and output as the CPU `vif`,
+//! bit for bit.
+//!
+//! The GPU does all the per-pixel work (kernels/vif.cu): per scale, the
+//! separable filters, the statistic with libvmaf's log2 table, and the
+//! decimation to the next scale, whose pictures stay in device buffers.
+//! What comes back per frame is 16 exact 64-bit integers, the four sums of
+//! each scale ([`Sums`]); integer addition does not depend on order, so
+//! they equal the CPU's sums whatever order the blocks add them in. The
+//! host then does all the floating point (num/den in double rounded to
+//! float, the ratios, the debug totals) with the CPU module's own
+//! [`VifHost`], so the two backends cannot drift apart.
+//!
+//! The per-pixel gain of the statistic is double-precision arithmetic on
+//! the device; the kernel spells each operation as an explicitly rounded
+//! intrinsic in the CPU code's order, and IEEE double operations give the
+//! same bits on both.
+//!
+//! Edges: libvmaf mirrors its padded buffers in place, and for small
+//! pictures the repeated folding differs between filters and scales. The
+//! CPU module replays that padding on indices once ([`ScaleGeom`]); this
+//! module uploads those row and column maps at create, so the kernels only
+//! look sources up and can never disagree with the CPU about an edge.
+//!
+//! Per frame from host memory: the two luma planes are packed into a
+//! pinned staging slot (a ring of [`RING`]), copied up in one transfer,
+//! processed by at most 7 launches (statistic of each scale, decimation of
+//! scales 0..2; empty scales of tiny pictures launch nothing), and the 128
+//! bytes of sums come back into pinned memory, followed by one event.
+//! `submit` only enqueues; `collect` waits once, on that event. Frames
+//! already on the device ([`CudaPicture`]) skip the staging and upload.
+
+use std::ffi::c_void;
+
+use vmaf_core::{
+    BackendKind, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, Options, Picture,
+    PictureData, Plane, Result,
+};
+use vmaf_cpu::features::integer_vif::{
+    Edge, Log2Table, ScaleGeom, Shifts, Sums, VifHost, GAIN_EPS, OPTIONS, PROVIDED_FEATURES,
+};
+
+use crate::device::{CudaDevice, DeviceBuffer, Event, Kernel, PinnedBuffer, Stream};
+use crate::features::psnr::as_bytes;
+use crate::kernels;
+use crate::picture::CudaPicture;
+
+pub static SPEC: ExtractorSpec = ExtractorSpec {
+    name: "vif",
+    backend: BackendKind::Cuda,
+    provided_features: PROVIDED_FEATURES,
+    options: OPTIONS,
+    temporal: false,
+    create,
+    help: "fixed-point visual information fidelity at four scales (integer_vif_scale0..3) (CUDA)",
+};
+
+/// Staging slots: frame i+1 can be packed and enqueued while frame i is
+/// still on the device.
+pub const RING: usize = 2;
+
+// Must equal the #defines of kernels/vif.cu (checked by a test).
+const BLOCK: u32 = 256;
+const STAT_TW: u32 = 64;
+const STAT_TH: u32 = 16;
+const SUB_TW: u32 = 64;
+const SUB_TH: u32 = 8;
+/// Positions each row / column map holds beyond both ends of its scale.
+const MAP_PAD: usize = 8;
+
+/// Four sums per scale, four scales, 64 bits each.
+const SUMS_WORDS: usize = 16;
+const SUMS_BYTES: usize = SUMS_WORDS * 8;
+/// Entries of the log2 table the kernels index (`x - 32768`, x < 65536).
+const LOG2_ENTRIES: usize = 32768;
+
+/// The statistic kernel's by-value argument; layout must match
+/// `VifStatArgs` in kernels/vif.cu.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct StatArgs {
+    reference: u64,
+    distorted: u64,
+    ref_pitch: u64,
+    dis_pitch: u64,
+    rows: u64,
+    cols: u64,
+    log2: u64,
+    sums: u64,
+    gain_limit: f64,
+    gain_eps: f64,
+    w: u32,
+    h: u32,
+    shift_mu: u32,
+    shift_sq: u32,
+}
+
+/// The decimation kernel's argument; layout must match `VifSubArgs`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct SubArgs {
+    reference: u64,
+    distorted: u64,
+    ref_pitch: u64,
+    dis_pitch: u64,
+    rows: u64,
+    cols: u64,
+    out_ref: u64,
+    out_dis: u64,
+    w: u32,
+    h: u32,
+    wo: u32,
+    ho: u32,
+    shift: u32,
+    unused: u32,
+}
+
+/// Byte offsets of one scale's maps in the table buffer.
+#[derive(Clone, Copy, Debug, Default)]
+struct MapOffsets {
+    rows: usize,
+    stat_cols: usize,
+    sub_cols: usize,
+}
+
+/// Every map and the log2 table, laid out in one buffer: the bytes to
+/// upload and where each part is.
+struct Tables {
+    bytes: Vec<u8>,
+    log2: usize,
+    scales: [MapOffsets; 4],
+}
+
+/// The source of each position `-MAP_PAD..n + MAP_PAD` of a filtered row
+/// (index `p + MAP_PAD`), from the CPU's column mirror. Positions beyond
+/// the mirror are never read by a used output; they get an in-range
+/// column so that no read can leave the picture.
+fn column_map(edge: &Edge, n: usize) -> Vec<u32> {
+    let last = n.saturating_sub(1);
+    (-(MAP_PAD as isize)..(n + MAP_PAD) as isize)
+        .map(|p| {
+            let src = if p < 0 {
+                edge.left.get((-p - 1) as usize).copied().unwrap_or(0)
+            } else if (p as usize) < n {
+                p as usize
+            } else {
+                edge.right.get(p as usize - n).copied().unwrap_or(last)
+            };
+            src.min(last) as u32
+        })
+        .collect()
+}
+
+impl Tables {
+    fn new(geoms: &[ScaleGeom; 4]) -> Tables {
+        let mut words: Vec<u8> = Vec::new();
+        let log2 = Log2Table::new();
+        for v in &log2.data()[..LOG2_ENTRIES] {
+            words.extend_from_slice(&v.to_ne_bytes());
+        }
+        let push = |v: &[u32], words: &mut Vec<u8>| {
+            let at = words.len();
+            for x in v {
+                words.extend_from_slice(&x.to_ne_bytes());
+            }
+            at
+        };
+        let mut scales = [MapOffsets::default(); 4];
+        for (g, off) in geoms.iter().zip(&mut scales) {
+            // The CPU's row map covers ROW_PAD rows beyond each end, the
+            // same reach as the kernels' maps.
+            let rows: Vec<u32> = g.rows.iter().map(|&r| r.min(g.h.saturating_sub(1)) as u32).collect();
+            off.rows = push(&rows, &mut words);
+            off.stat_cols = push(&column_map(&g.stat_edge, g.w), &mut words);
+            off.sub_cols = push(&column_map(&g.sub_edge, g.w), &mut words);
+        }
+        Tables { bytes: words, log2: 0, scales }
+    }
+}
+
+struct Slot {
+    staging: PinnedBuffer,
+    event: Event,
+    /// The frame whose results this slot will hold, until collected.
+    pending: Option<u32>,
+}
+
+/// The CUDA vif extractor. Usable directly (for frames in device memory,
+/// [`Self::submit_device`]) or through the [`Extractor`] trait.
+pub struct CudaVif {
+    host: VifHost,
+    geometry: Geometry,
+    /// (width, height) of each scale.
+    dims: [(u32, u32); 4],
+    /// Bytes of one packed luma plane.
+    plane_bytes: usize,
+    stat: [Kernel; 4],
+    sub: [Kernel; 3],
+    /// Device addresses of each scale's maps.
+    maps: [MapOffsets; 4],
+    slots: Vec<Slot>,
+    next: usize,
+    /// The sums of the last collected frame.
+    last_sums: [Sums; 4],
+    /// Reference then distorted luma, packed (host input only).
+    input: DeviceBuffer,
+    /// Pictures of scales 1..3, reference and distorted, u16.
+    pyramid: DeviceBuffer,
+    /// Byte offsets in `pyramid` of scale s+1's reference and distorted.
+    pyramid_at: [(usize, usize); 3],
+    tables: DeviceBuffer,
+    log2_at: usize,
+    /// `RING` x 16 sums on the device, and their copies on the host.
+    sums: DeviceBuffer,
+    results: PinnedBuffer,
+    stream: Stream,
+    device: CudaDevice,
+}
+
+fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
+    let device = args.device.and_then(|d| d.downcast_ref::<CudaDevice>()).ok_or_else(|| Error::BackendUnavailable {
+        backend: "cuda".into(),
+        msg: "the CUDA vif extractor was created without a CUDA device".into(),
+    })?;
+    Ok(Box::new(CudaVif::new(device, args.options, args.geometry)?))
+}
+
+/// Where a scale's pictures are: addresses and row pitches in bytes.
+#[derive(Clone, Copy, Debug, Default)]
+struct Source {
+    reference: u64,
+    distorted: u64,
+    ref_pitch: u64,
+    dis_pitch: u64,
+}
+
+impl CudaVif {
+    /// A vif extractor on `device` for pictures of `geometry`; `options`
+    /// parsed against the vif option table ([`SPEC`]`.options`). Every
+    /// buffer is allocated, and the tables uploaded, here.
+    pub fn new(device: &CudaDevice, options: &Options, geometry: Geometry) -> Result<Self> {
+        let host = VifHost::new(options);
+        let (w, h) = (geometry.width as usize, geometry.height as usize);
+        let bps = geometry.bytes_per_sample();
+        let geoms: [ScaleGeom; 4] = std::array::from_fn(|s| ScaleGeom::new(s, w >> s, h >> s));
+        let dims = std::array::from_fn(|s| ((w >> s) as u32, (h >> s) as u32));
+        let tables = Tables::new(&geoms);
+        let mut pyramid_at = [(0usize, 0usize); 3];
+        let mut pyramid_bytes = 0usize;
+        for (s, at) in pyramid_at.iter_mut().enumerate() {
+            let n = (w >> (s + 1)) * (h >> (s + 1)) * 2;
+            *at = (pyramid_bytes, pyramid_bytes + n);
+            // 256-byte aligned starts: every scale's rows begin aligned.
+            pyramid_bytes += (2 * n).div_ceil(256) * 256;
+        }
+        let plane_bytes = w * h * bps;
+        let (stat0, sub0) = if bps == 1 { ("vif_stat0_u8", "vif_sub0_u8") } else { ("vif_stat0_u16", "vif_sub0_u16") };
+
+        // Built in order; an early return drops what exists so far. The
+        // stream is waited for before the staging for the tables goes.
+        let ctx = device.ctx();
+        let k = |f: &str| device.kernel(&kernels::VIF, f);
+        let stat = [k(stat0)?, k("vif_stat1")?, k("vif_stat2")?, k("vif_stat3")?];
+        let sub = [k(sub0)?, k("vif_sub1")?, k("vif_sub2")?];
+        let stream = Stream::new(ctx)?;
+        let input = DeviceBuffer::new(ctx, 2 * plane_bytes)?;
+        let pyramid = DeviceBuffer::new(ctx, pyramid_bytes)?;
+        let table_dev = DeviceBuffer::new(ctx, tables.bytes.len())?;
+        {
+            let mut up = PinnedBuffer::new(ctx, tables.bytes.len())?;
+            up.as_mut_slice().copy_from_slice(&tables.bytes);
+            let queued = stream.copy_htod(&table_dev, 0, &up, 0, tables.bytes.len());
+            // Wait even after an error: `up` is freed at the end of this
+            // block and a queued copy may still read it.
+            let waited = stream.wait_idle();
+            if queued.is_err() {
+                stream.drain();
+            }
+            queued.and(waited)?;
+        }
+        let sums = DeviceBuffer::new(ctx, RING * SUMS_BYTES)?;
+        let results = PinnedBuffer::new(ctx, RING * SUMS_BYTES)?;
+        let mut slots = Vec::with_capacity(RING);
+        for _ in 0..RING {
+            slots.push(Slot {
+                staging: PinnedBuffer::new(ctx, 2 * plane_bytes)?,
+                event: Event::new(ctx)?,
+                pending: None,
+            });
+        }
+        Ok(CudaVif {
+            host,
+            geometry,
+            dims,
+            plane_bytes,
+            stat,
+            sub,
+            maps: tables.scales,
+            slots,
+            next: 0,
+            last_sums: [Sums::default(); 4],
+            input,
+            pyramid,
+            pyramid_at,
+            tables: table_dev,
+            log2_at: tables.log2,
+            sums,
+            results,
+            stream,
+            device: device.clone(),
+        })
+    }
+
+    /// The device this extractor runs on.
+    pub fn device(&self) -> &CudaDevice {
+        &self.device
+    }
+
+    /// Bytes uploaded per frame from host memory: both luma planes.
+    pub fn upload_bytes_per_frame(&self) -> usize {
+        2 * self.plane_bytes
+    }
+
+    /// Bytes read back per frame: sixteen 64-bit sums.
+    pub fn download_bytes_per_frame(&self) -> usize {
+        SUMS_BYTES
+    }
+
+    /// Kernel launches per frame (fewer for tiny pictures, whose smallest
+    /// scales are empty, and with `vif_skip_scale0`).
+    pub fn launches_per_frame(&self) -> usize {
+        let nonempty = |s: usize| self.dims[s].0 > 0 && self.dims[s].1 > 0;
+        let stats = (0..4).filter(|&s| nonempty(s) && !(s == 0 && self.host.skip_scale0())).count();
+        let subs = (1..4).filter(|&s| nonempty(s)).count();
+        stats + subs
+    }
+
+    /// The four scales' integer sums of the last collected frame (for
+    /// device checks that compare them with the CPU's).
+    pub fn last_sums(&self) -> [Sums; 4] {
+        self.last_sums
+    }
+
+    fn check_geometry(&self, g: &Geometry) -> Result<()> {
+        if *g != self.geometry {
+            return Err(Error::Mismatch(format!("picture is {g:?}, vif was created for {:?}", self.geometry)));
+        }
+        Ok(())
+    }
+
+    /// The free slot for the next frame, or an error when `RING` frames
+    /// are already waiting to be collected.
+    fn free_slot(&self) -> Result<usize> {
+        let s = self.next;
+        if let Some(i) = self.slots[s].pending {
+            return Err(Error::Extractor {
+                feature: "vif".into(),
+                msg: format!("frame {i} was not collected before {RING} more frames were submitted"),
+            });
+        }
+        Ok(s)
+    }
+
+    /// Enqueues frame `index` of host pictures: pack, upload, compute.
+    pub fn submit_host(&mut self, reference: &Picture, distorted: &Picture, index: u32) -> Result<()> {
+        self.check_geometry(reference.geometry())?;
+        self.check_geometry(distorted.geometry())?;
+        let s = self.free_slot()?;
+        let n = self.plane_bytes;
+        {
+            let staging = self.slots[s].staging.as_mut_slice();
+            let (r, d) = staging.split_at_mut(n);
+            pack_luma(reference, r);
+            pack_luma(distorted, &mut d[..n]);
+        }
+        let row = (self.geometry.width as usize * self.geometry.bytes_per_sample()) as u64;
+        let base = self.input.ptr();
+        let src = Source { reference: base, distorted: base + n as u64, ref_pitch: row, dis_pitch: row };
+        let r = self.enqueue(s, src, index, true);
+        self.settle(r)
+    }
+
+    /// Enqueues frame `index` of pictures already in device memory (see
+    /// [`CudaPicture::from_raw`] for what the caller guarantees): nothing
+    /// is copied to the device.
+    pub fn submit_device(
+        &mut self,
+        reference: &CudaPicture<'_>,
+        distorted: &CudaPicture<'_>,
+        index: u32,
+    ) -> Result<()> {
+        self.check_geometry(reference.geometry())?;
+        self.check_geometry(distorted.geometry())?;
+        let s = self.free_slot()?;
+        let (r, d) = (reference.plane(0), distorted.plane(0));
+        let src = Source { reference: r.ptr, distorted: d.ptr, ref_pitch: r.pitch as u64, dis_pitch: d.pitch as u64 };
+        let r = self.enqueue(s, src, index, false);
+        self.settle(r)
+    }
+
+    /// After a failed enqueue, waits out whatever did get enqueued, so a
+    /// later frame never rewrites staging memory a copy may still read.
+    fn settle(&mut self, r: Result<()>) -> Result<()> {
+        if r.is_err() {
+            self.stream.drain();
+        }
+        r
+    }
+
+    /// Scale `s`'s pictures: the input for scale 0, the pyramid after.
+    fn scale_source(&self, s: usize, input: Source) -> Source {
+        if s == 0 {
+            return input;
+        }
+        let (r, d) = self.pyramid_at[s - 1];
+        let pitch = self.dims[s].0 as u64 * 2;
+        let base = self.pyramid.ptr();
+        Source { reference: base + r as u64, distorted: base + d as u64, ref_pitch: pitch, dis_pitch: pitch }
+    }
+
+    fn enqueue(&mut self, slot: usize, input: Source, index: u32, upload: bool) -> Result<()> {
+        self.stream.ctx().bind()?;
+        if upload {
+            self.stream.copy_htod(&self.input, 0, &self.slots[slot].staging, 0, 2 * self.plane_bytes)?;
+        }
+        let off = slot * SUMS_BYTES;
+        self.stream.zero(&self.sums, off, SUMS_BYTES)?;
+        let bpc = self.geometry.bit_depth as u32;
+        let tables = self.tables.ptr();
+        for s in 0..4 {
+            let (w, h) = self.dims[s];
+            if w == 0 || h == 0 {
+                // Every later scale is empty too; their sums stay zero, as
+                // the CPU's do.
+                break;
+            }
+            let src = self.scale_source(s, input);
+            let map = self.maps[s];
+            if !(s == 0 && self.host.skip_scale0()) {
+                let sh = Shifts::for_scale(s, bpc);
+                let mut args = StatArgs {
+                    reference: src.reference,
+                    distorted: src.distorted,
+                    ref_pitch: src.ref_pitch,
+                    dis_pitch: src.dis_pitch,
+                    rows: tables + map.rows as u64,
+                    cols: tables + map.stat_cols as u64,
+                    log2: tables + self.log2_at as u64,
+                    sums: self.sums.ptr() + (off + s * 4 * 8) as u64,
+                    gain_limit: self.host.gain_limit(),
+                    gain_eps: GAIN_EPS,
+                    w,
+                    h,
+                    shift_mu: sh.mu,
+                    shift_sq: sh.sq,
+                };
+                let grid = (w.div_ceil(STAT_TW), h.div_ceil(STAT_TH), 1);
+                let mut params = [&mut args as *mut StatArgs as *mut c_void];
+                // SAFETY: the parameter matches `vif_stat*(VifStatArgs)`;
+                // every address points into buffers this extractor owns
+                // (freed only after the stream is drained) or into caller
+                // memory that `CudaPicture::from_raw` obliges to stay valid
+                // until collect. The maps cover every position the kernel
+                // looks up (it clamps to their range).
+                unsafe { self.stream.launch(&self.stat[s], grid, (BLOCK, 1, 1), &mut params)? };
+            }
+            if s < 3 {
+                let (wo, ho) = self.dims[s + 1];
+                if wo == 0 || ho == 0 {
+                    break;
+                }
+                let (r, d) = self.pyramid_at[s];
+                let mut args = SubArgs {
+                    reference: src.reference,
+                    distorted: src.distorted,
+                    ref_pitch: src.ref_pitch,
+                    dis_pitch: src.dis_pitch,
+                    rows: tables + map.rows as u64,
+                    cols: tables + map.sub_cols as u64,
+                    out_ref: self.pyramid.ptr() + r as u64,
+                    out_dis: self.pyramid.ptr() + d as u64,
+                    w,
+                    h,
+                    wo,
+                    ho,
+                    shift: Shifts::for_scale(s, bpc).mu,
+                    unused: 0,
+                };
+                let grid = (wo.div_ceil(SUB_TW), ho.div_ceil(SUB_TH), 1);
+                let mut params = [&mut args as *mut SubArgs as *mut c_void];
+                // SAFETY: as above; the outputs are scale s+1's pictures in
+                // `pyramid`, wo x ho u16 each.
+                unsafe { self.stream.launch(&self.sub[s], grid, (BLOCK, 1, 1), &mut params)? };
+            }
+        }
+        self.stream.copy_dtoh(&mut self.results, off, &self.sums, off, SUMS_BYTES)?;
+        self.slots[slot].event.record(&self.stream)?;
+        self.slots[slot].pending = Some(index);
+        self.next = (slot + 1) % RING;
+        Ok(())
+    }
+
+    /// Waits for frame `index` (one host wait) and writes its scores.
+    pub fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
+        let s = self.slots.iter().position(|x| x.pending == Some(index)).ok_or_else(|| Error::Extractor {
+            feature: "vif".into(),
+            msg: format!("frame {index} was collected but never submitted"),
+        })?;
+        self.stream.ctx().bind()?;
+        let waited = self.slots[s].event.wait();
+        self.slots[s].pending = None;
+        waited?;
+        let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
+        let word = |i: usize| i64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        // The device adds two's-complement terms in wrapping u64: the same
+        // bits as the CPU's i64 sums.
+        self.last_sums = std::array::from_fn(|sc| Sums {
+            num_log: word(4 * sc),
+            den_log: word(4 * sc + 1),
+            num_non_log: word(4 * sc + 2),
+            den_non_log: word(4 * sc + 3),
+        });
+        self.host.record(index, &self.last_sums);
+        self.host.collect(index, sink);
+        Ok(())
+    }
+}
+
+impl Drop for CudaVif {
+    fn drop(&mut self) {
+        // Before any field goes: staging and buffers may still be read by
+        // work on the stream (a frame submitted and never collected).
+        self.stream.drain();
+    }
+}
+
+fn pack_plane<T: vmaf_core::Pixel>(plane: &Plane<T>, out: &mut [u8]) {
+    let row_bytes = plane.width() * T::BYTES;
+    if plane.stride() == plane.width() {
+        out.copy_from_slice(&as_bytes(plane.data())[..out.len()]);
+    } else {
+        for (y, row) in out.chunks_exact_mut(row_bytes).enumerate() {
+            row.copy_from_slice(as_bytes(plane.row(y)));
+        }
+    }
+}
+
+/// Copies the luma plane of `pic` into `out`, rows back to back.
+fn pack_luma(pic: &Picture, out: &mut [u8]) {
+    match pic.data() {
+        PictureData::U8(p) => pack_plane(&p[0], out),
+        PictureData::U16(p) => pack_plane(&p[0], out),
+    }
+}
+
+impl Extractor for CudaVif {
+    fn feature_names(&self) -> &[String] {
+        self.host.names()
+    }
+
+    fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
+        self.submit_host(frame.reference, frame.distorted, frame.index)
+    }
+
+    fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
+        self.collect_frame(index, sink)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vmaf_core::ChromaSampling;
+    use vmaf_cpu::features::integer_vif::ROW_PAD;
+
+    #[test]
+    fn spec_matches_the_cpu_vif() {
+        let cpu = &vmaf_cpu::features::integer_vif::SPEC;
+        assert_eq!(SPEC.name, cpu.name);
+        assert_eq!(SPEC.backend, BackendKind::Cuda);
+        assert_eq!(SPEC.provided_features, cpu.provided_features);
+        assert_eq!(SPEC.temporal, cpu.temporal);
+        assert_eq!(SPEC.options.len(), cpu.options.len());
+        for (a, b) in SPEC.options.iter().zip(cpu.options) {
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+        let args = [("vif_enhn_gain_limit", "1.5"), ("vif_skip_scale0", "true"), ("debug", "true")];
+        let o = Options::parse(SPEC.name, SPEC.options, args.iter().copied()).unwrap();
+        let host = VifHost::new(&o);
+        assert_eq!(host.names().len(), 15);
+        assert_eq!(host.names()[0], "integer_vif_scale0_egl_1.5_ssclz");
+        assert!(Options::parse(SPEC.name, SPEC.options, [("vif_enhn_gain_limit", "0.5")]).is_err());
+    }
+
+    #[test]
+    fn kernel_argument_layouts() {
+        // 64-bit fields first, then 32-bit ones: no padding, so the C
+        // structs in kernels/vif.cu have the same layout.
+        assert_eq!(std::mem::size_of::<StatArgs>(), 10 * 8 + 4 * 4);
+        assert_eq!(std::mem::offset_of!(StatArgs, gain_limit), 64);
+        assert_eq!(std::mem::offset_of!(StatArgs, w), 80);
+        assert_eq!(std::mem::offset_of!(StatArgs, shift_sq), 92);
+        assert_eq!(std::mem::size_of::<SubArgs>(), 8 * 8 + 6 * 4);
+        assert_eq!(std::mem::offset_of!(SubArgs, w), 64);
+        assert_eq!(std::mem::offset_of!(SubArgs, shift), 80);
+        let src = kernels::VIF.source;
+        for (name, v) in [
+            ("VIF_BLOCK", BLOCK),
+            ("STAT_TW", STAT_TW),
+            ("STAT_TH", STAT_TH),
+            ("SUB_TW", SUB_TW),
+            ("SUB_TH", SUB_TH),
+            ("MAP_PAD", MAP_PAD as u32),
+        ] {
+            assert!(src.contains(&format!("#define {name} {v}\n")), "{name} differs from {v}");
+        }
+        // The row maps come from the CPU's ScaleGeom, which keeps exactly
+        // MAP_PAD rows beyond each end.
+        assert_eq!(ROW_PAD, MAP_PAD);
+        // Field order in the C structs, by the field names' order.
+        for (st, fields) in [
+            (
+                "struct VifStatArgs {",
+                &[
+                    "ref;",
+                    "dis;",
+                    "ref_pitch;",
+                    "dis_pitch;",
+                    "rows;",
+                    "cols;",
+                    "log2;",
+                    "sums;",
+                    "gain_limit;",
+                    "gain_eps;",
+                    "w;",
+                    "h;",
+                    "shift_mu;",
+                    "shift_sq;",
+                ][..],
+            ),
+            (
+                "struct VifSubArgs {",
+                &[
+                    "ref;",
+                    "dis;",
+                    "ref_pitch;",
+                    "dis_pitch;",
+                    "rows;",
+                    "cols;",
+                    "out_ref;",
+                    "out_dis;",
+                    "w;",
+                    "h;",
+                    "wo;",
+                    "ho;",
+                    "shift;",
+                    "unused;",
+                ][..],
+            ),
+        ] {
+            let body = &src[src.find(st).unwrap()..];
+            let body = &body[..body.find("};").unwrap()];
+            let decls: Vec<&str> = body
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split("//").next())
+                .filter_map(|l| l.split_whitespace().last())
+                .collect();
+            assert_eq!(decls, fields, "{st}");
+        }
+    }
+
+    #[test]
+    fn kernel_filters_are_the_cpu_filters() {
+        let src = kernels::VIF.source;
+        for (s, taps) in vmaf_cpu::features::integer_vif::FILTERS.iter().enumerate() {
+            let decl = format!("__constant__ unsigned int VIF_FILTER_{s}[{}] = {{", taps.len());
+            let at = src.find(&decl).unwrap_or_else(|| panic!("no {decl}")) + decl.len();
+            let list = &src[at..at + src[at..].find('}').unwrap()];
+            let got: Vec<u16> = list.split(',').map(|x| x.trim().parse().unwrap()).collect();
+            assert_eq!(&got[..], *taps, "scale {s}");
+            assert!(src.contains(&format!("enum {{ HALF = {} }};", taps.len() / 2)));
+        }
+    }
+
+    #[test]
+    fn maps_replay_the_cpu_mirrors() {
+        for (w, h) in [(1usize, 1usize), (2, 3), (3, 5), (7, 30), (17, 9), (64, 36), (1920, 1080)] {
+            let geoms: [ScaleGeom; 4] = std::array::from_fn(|s| ScaleGeom::new(s, w >> s, h >> s));
+            let t = Tables::new(&geoms);
+            let word =
+                |at: usize, i: usize| u32::from_ne_bytes(t.bytes[at + 4 * i..at + 4 * i + 4].try_into().unwrap());
+            for (s, g) in geoms.iter().enumerate() {
+                let off = t.scales[s];
+                // Rows: the CPU's own map, for every virtual row.
+                for (i, &r) in g.rows.iter().enumerate() {
+                    if g.h > 0 {
+                        assert_eq!(word(off.rows, i) as usize, r, "{w}x{h} scale {s} row {i}");
+                    }
+                }
+                // Columns: what `Edge::apply` copies into the padding.
+                for (edge, at, half) in [
+                    (&g.stat_edge, off.stat_cols, vmaf_cpu::features::integer_vif::FILTERS[s].len() / 2),
+                    (
+                        &g.sub_edge,
+                        off.sub_cols,
+                        if s < 3 { vmaf_cpu::features::integer_vif::FILTERS[s + 1].len() / 2 } else { 0 },
+                    ),
+                ] {
+                    if g.w == 0 {
+                        continue;
+                    }
+                    let pad = vmaf_cpu::features::integer_vif::COL_PAD;
+                    let mut row: Vec<i64> = vec![-1; g.w + 2 * pad];
+                    for (c, v) in row.iter_mut().enumerate().skip(pad).take(g.w) {
+                        *v = (c - pad) as i64;
+                    }
+                    edge.apply(&mut row, g.w);
+                    for p in -(half as isize)..(g.w + half) as isize {
+                        let want = row[(pad as isize + p) as usize];
+                        let got = word(at, (p + MAP_PAD as isize) as usize);
+                        assert_eq!(got as i64, want, "{w}x{h} scale {s} column {p}");
+                    }
+                    for i in 0..g.w + 2 * MAP_PAD {
+                        assert!((word(at, i) as usize) < g.w, "{w}x{h} scale {s}: map entry out of the picture");
+                    }
+                }
+            }
+            // The log2 table is the CPU's.
+            let cpu = Log2Table::new();
+            for i in [0usize, 1, 12345, LOG2_ENTRIES - 1] {
+                let v = u16::from_ne_bytes(t.bytes[t.log2 + 2 * i..t.log2 + 2 * i + 2].try_into().unwrap());
+                assert_eq!(v, cpu.data()[i]);
+            }
+        }
+    }
+
+    #[test]
+    fn creating_without_a_device_is_an_error() {
+        let g = Geometry::new(8, 8, ChromaSampling::Cs420, 8).unwrap();
+        let o = Options::parse("vif", OPTIONS, std::iter::empty::<(&str, &str)>()).unwrap();
+        let args = CreateArgs { options: &o, geometry: g, cpu_level: vmaf_core::CpuLevel::Scalar, device: None };
+        let e = (SPEC.create)(&args).err().expect("no device, no extractor");
+        assert!(matches!(e, Error::BackendUnavailable { .. }), "{e}");
+    }
+
+    #[test]
+    fn kernels_compile_with_nvrtc_where_it_exists() {
+        // Without NVRTC: a typed error naming it. With NVRTC (the device
+        // machine, or a host with the library but no GPU) the source must
+        // compile for Hopper.
+        match crate::nvrtc::compiled(&kernels::VIF, (9, 0)) {
+            Err(Error::BackendUnavailable { msg, .. }) => assert!(msg.contains("NVRTC"), "{msg}"),
+            Err(e) => panic!("vif.cu does not compile: {e}"),
+            Ok(image) => {
+                assert_eq!(&image[..4], b"\x7fELF", "not a CUBIN");
+                eprintln!("compiled vif.cu for sm_90: {} bytes", image.len());
+            }
+        }
+    }
+
+    #[test]
+    fn packing_takes_luma_rows_without_stride_padding() {
+        let g = Geometry::new(5, 3, ChromaSampling::Cs420, 10).unwrap();
+        let mut pic = Picture::new(g);
+        let strided: Vec<u16> =
+            (0..3).flat_map(|y| (0..7).map(move |x| if x < 5 { (y * 5 + x) as u16 } else { 0xdead })).collect();
+        let PictureData::U16(planes) = pic.data_mut() else { unreachable!() };
+        planes[0] = Plane::from_vec(strided, 5, 3, 7).unwrap();
+        let mut out = vec![0u8; 30];
+        pack_luma(&pic, &mut out);
+        let words: Vec<u16> = out.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        assert_eq!(words, (0..15).collect::<Vec<u16>>());
+    }
+}
