@@ -27,6 +27,7 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::psnr_hvs::SPEC,
     &features::speed_chroma::SPEC,
     &features::speed_temporal::SPEC,
+    &features::cambi::SPEC,
 ];
 
 /// The best level this CPU supports, lowered by the `VMAF_CPU_LEVEL`

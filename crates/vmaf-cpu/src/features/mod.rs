@@ -1,6 +1,7 @@
 //! One module per feature extractor; each exports its registry entry `SPEC`.
 
 pub mod adm_csf;
+pub mod cambi;
 pub mod ciede;
 pub mod float_adm;
 pub mod float_motion;
