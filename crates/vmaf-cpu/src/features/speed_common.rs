@@ -498,7 +498,7 @@ fn eigenvalues(l: &mut Linear) {
         }
         let n = b - a + 1;
         qr_step(&mut d[a..], &mut sd[a..], n);
-        chop(&mut d[a..], &mut sd[a..], n);
+        chop(&d[a..], &mut sd[a..], n);
         iter += 1;
     }
     l.eig.copy_from_slice(d);
@@ -678,14 +678,6 @@ fn mat_mul(dst: &mut [f32], x: &[f32], y: &[f32], rows: usize, inner: usize, col
             for j in 0..cols {
                 dst[i * cols + j] += xik * y[k * cols + j];
             }
-        }
-    }
-}
-
-fn transpose(m: &mut [f32]) {
-    for i in 0..N {
-        for j in 0..i {
-            m.swap(i * N + j, j * N + i);
         }
     }
 }
