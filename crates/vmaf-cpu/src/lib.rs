@@ -25,6 +25,8 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::float_ms_ssim::SPEC,
     &features::ciede::SPEC,
     &features::psnr_hvs::SPEC,
+    &features::speed_chroma::SPEC,
+    &features::speed_temporal::SPEC,
     &features::cambi::SPEC,
 ];
 

@@ -13,3 +13,6 @@ pub mod integer_motion;
 pub mod integer_vif;
 pub mod psnr;
 pub mod psnr_hvs;
+pub mod speed_chroma;
+mod speed_common;
+pub mod speed_temporal;

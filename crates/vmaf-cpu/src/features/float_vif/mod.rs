@@ -14,7 +14,7 @@
 //! picture is smaller than the filter, libvmaf reads outside its buffers
 //! and we keep folding the mirror instead.
 
-mod prescale;
+pub(crate) mod prescale;
 mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
@@ -116,7 +116,7 @@ pub static SPEC: ExtractorSpec = ExtractorSpec {
 };
 
 /// Kernel scales libvmaf accepts (to within 1e-3).
-const VALID_KERNELSCALES: [f32; 21] = [
+pub(crate) const VALID_KERNELSCALES: [f32; 21] = [
     1.0,
     1.0 / 2.0,
     3.0 / 2.0,
@@ -150,14 +150,23 @@ impl Filter {
     /// libvmaf's filter of `scale`: an odd width of about
     /// `(2^(4-scale) + 1) * kernelscale` (at least 3) and a standard
     /// deviation of a fifth of it, mixing float and double as libvmaf does.
-    fn new(scale: usize, kernelscale: f32) -> Self {
+    pub(crate) fn new(scale: usize, kernelscale: f32) -> Self {
+        let width = Self::width(scale, kernelscale);
+        Self::gaussian(width, width as f32 / 5.0)
+    }
+
+    /// libvmaf's filter width at `scale` (also used by SpEED's filters).
+    pub(crate) fn width(scale: usize, kernelscale: f32) -> usize {
         let n = ((1 << (4 - scale)) + 1) as f32;
         let mut width = (n * kernelscale).ceil() as i32;
         if width % 2 == 0 {
             width += 1;
         }
-        let width = width.max(3) as usize;
-        let stdev = width as f32 / 5.0;
+        width.max(3) as usize
+    }
+
+    /// A normalised Gaussian of odd `width` and standard deviation `stdev`.
+    pub(crate) fn gaussian(width: usize, stdev: f32) -> Self {
         let k = (width / 2) as i32;
         let pdf = |x: f32| {
             let num = (-0.5 * x as f64 / stdev as f64 * x as f64 / stdev as f64).exp() as f32;

@@ -1,0 +1,863 @@
+//! The SpEED core shared by `speed_chroma` and `speed_temporal`: libvmaf's
+//! Spatial Efficient Entropic Differencing on one pair of float planes.
+//!
+//! Per plane: optional resampling (`speed_prescale`), an anti-aliasing
+//! Gaussian and decimation by 16, subtraction of a local Gaussian mean,
+//! then a Gaussian scale mixture fit over 5x5 blocks: the 25x25 covariance
+//! of the block samples, its eigenvalues (Householder tridiagonalisation and
+//! implicit QR, after GSL) and the per-block variance from a QR solve of
+//! `K X = Y`. Each block gets an entropy from the eigenvalues and variance;
+//! the score is the mean absolute difference of variance-weighted entropies
+//! of reference and distorted.
+//!
+//! Every step keeps libvmaf's precision and order (float matrices, double
+//! covariance sums and logarithms, the same loop orders), so results agree
+//! to float rounding. The eigen-solver's numerics decide whether a block
+//! covariance counts as singular, which is why they are reproduced exactly:
+//! on small planes (e.g. 4:2:0 chroma of 576x324 at prescale 0.5) libvmaf
+//! finds the matrix singular and the score is 0; so does this code.
+//!
+//! libvmaf checks the AVX2/AVX-512 covariance kernels only against this
+//! scalar order (its goldens are identical with SIMD masked off), and the
+//! whole computation is a few hundred thousand operations per plane, so
+//! there is no SIMD path here.
+
+use vmaf_core::{Error, PictureData, Result};
+
+use super::float_vif::prescale::{self, Method};
+use super::float_vif::{Filter, VALID_KERNELSCALES};
+
+/// Side of the square blocks the scale mixture is fitted on.
+const BLOCK: usize = 5;
+/// Samples per block: the size of the covariance matrix.
+const N: usize = BLOCK * BLOCK;
+/// The plane is decimated by 2^4 before the fit.
+const SCALES: usize = 4;
+const EIG_EPS: f64 = 1e-6;
+const EIG_MAX_ITERS: usize = 500;
+
+/// The options of the SpEED core, as libvmaf hands them down (the
+/// extractors validate and convert the user's values).
+#[derive(Clone, Debug)]
+pub(crate) struct SpeedParams {
+    pub kernelscale: f64,
+    pub prescale: f64,
+    pub method: Method,
+    pub sigma_nn: f64,
+    pub nn_floor: f64,
+    pub weight_var_mode: i32,
+}
+
+impl SpeedParams {
+    /// Reads the option names both extractors share; `feature` names the
+    /// extractor in errors.
+    pub fn from_options(o: &vmaf_core::Options, feature: &str, weight_var_mode: i32) -> Result<Self> {
+        let method_name = o.str("speed_prescale_method");
+        let method = Method::parse(method_name).ok_or_else(|| Error::BadOptionValue {
+            feature: feature.into(),
+            option: "speed_prescale_method".into(),
+            value: method_name.to_owned(),
+            expected: "one of nearest, bilinear, bicubic, lanczos4".into(),
+        })?;
+        let kernelscale = o.double("speed_kernelscale");
+        let ks = kernelscale as f32;
+        if !VALID_KERNELSCALES.iter().any(|v| (ks - v).abs() < 1e-3) {
+            return Err(Error::BadOptionValue {
+                feature: feature.into(),
+                option: "speed_kernelscale".into(),
+                value: format!("{kernelscale}"),
+                expected: format!(
+                    "one of {}",
+                    VALID_KERNELSCALES.iter().map(|v| format!("{v:.6}")).collect::<Vec<_>>().join(", ")
+                ),
+            });
+        }
+        Ok(SpeedParams {
+            kernelscale,
+            prescale: o.double("speed_prescale"),
+            method,
+            sigma_nn: o.double("speed_sigma_nn"),
+            nn_floor: o.double("speed_nn_floor"),
+            weight_var_mode,
+        })
+    }
+}
+
+/// Sizes derived from the plane size and the prescale.
+#[derive(Clone, Copy, Debug)]
+struct Dims {
+    in_w: usize,
+    in_h: usize,
+    /// After prescaling.
+    w: usize,
+    h: usize,
+    /// After decimation by 16.
+    dw: usize,
+    dh: usize,
+    /// Blocks across and down, and in all.
+    bw: usize,
+    bh: usize,
+    blocks: usize,
+    /// The shifted windows the covariance is taken over.
+    sub_w: usize,
+    sub_h: usize,
+}
+
+/// Entropy and variance of every block of one plane.
+struct Fit {
+    entropy: Vec<f32>,
+    variance: Vec<f32>,
+}
+
+/// One SpEED instance: filters, every buffer, sized once for a plane size.
+pub(crate) struct Speed {
+    p: SpeedParams,
+    d: Dims,
+    /// Whether the prescale differs from 1 (libvmaf's 1e-3 tolerance).
+    rescale: bool,
+    antialias: Filter,
+    local: Filter,
+    /// Frame-sized copy of the input for the prescale.
+    scale_src: Vec<f32>,
+    /// One row of the anti-aliasing filter's vertical pass.
+    row: Vec<f32>,
+    /// The decimated plane, then minus its local mean: what the fit reads.
+    down: Vec<f32>,
+    /// The local mean of `down`, and a row of its vertical pass.
+    mean: Vec<f32>,
+    mean_row: Vec<f32>,
+    lin: Linear,
+    fits: [Fit; 2],
+}
+
+/// Buffers of the block fit.
+struct Linear {
+    cov: Vec<f32>,
+    means: Vec<f32>,
+    eig: Vec<f32>,
+    /// `N x blocks`: each block's samples as a column.
+    indep: Vec<f32>,
+    /// `N x blocks`: the solution of `K X = Y`, then the per-block sums.
+    sol: Vec<f32>,
+    // Eigen-solver work.
+    a: Vec<f32>,
+    diag: Vec<f32>,
+    sub: Vec<f32>,
+    v: Vec<f32>,
+    x: Vec<f32>,
+    // QR solve work.
+    q: Vec<f32>,
+    r: Vec<f32>,
+    tq: Vec<f32>,
+    tz: Vec<f32>,
+    vec: Vec<f32>,
+    rect: Vec<f32>,
+}
+
+impl Speed {
+    /// A SpEED for planes of `w` x `h`. Errors when the plane is too small
+    /// for one 5x5 block after prescaling and decimation by 16 (libvmaf logs
+    /// this and then divides by zero blocks).
+    pub fn new(p: SpeedParams, w: usize, h: usize, feature: &str) -> Result<Self> {
+        let sw = (w as f64 * p.prescale + 0.5) as usize;
+        let sh = (h as f64 * p.prescale + 0.5) as usize;
+        let (dw, dh) = (sw >> SCALES, sh >> SCALES);
+        let (bw, bh) = (dw / BLOCK, dh / BLOCK);
+        if bw == 0 || bh == 0 {
+            return Err(Error::Extractor {
+                feature: feature.into(),
+                msg: format!(
+                    "plane of {w}x{h} is too small: after prescale {} and decimation by 16 it is {dw}x{dh}, \
+                     smaller than one {BLOCK}x{BLOCK} block",
+                    p.prescale
+                ),
+            });
+        }
+        let d = Dims {
+            in_w: w,
+            in_h: h,
+            w: sw,
+            h: sh,
+            dw,
+            dh,
+            bw,
+            bh,
+            blocks: bw * bh,
+            sub_w: bw * BLOCK - BLOCK + 1,
+            sub_h: bh * BLOCK - BLOCK + 1,
+        };
+        let ks = p.kernelscale as f32;
+        // The anti-aliasing filter has the width of VIF's scale-1 filter and
+        // the spread of the scale-4 one (sqrt(16) = 2 times wider per octave
+        // count, as libvmaf's "sigma trick" has it).
+        let aa_width = Filter::width(1, ks);
+        let aa_stdev = ((SCALES as f64).sqrt() * aa_width as f64 / 5.0f32 as f64) as f32;
+        let rescale = (p.prescale - 1.0).abs() >= 1.0e-3;
+        let nb = d.blocks;
+        let fit = || Fit { entropy: vec![0.0; nb], variance: vec![0.0; nb] };
+        Ok(Speed {
+            rescale,
+            antialias: Filter::gaussian(aa_width, aa_stdev),
+            local: Filter::new(SCALES, ks),
+            scale_src: vec![0.0; if rescale { w * h } else { 0 }],
+            row: vec![0.0; sw],
+            down: vec![0.0; dw * dh],
+            mean: vec![0.0; dw * dh],
+            mean_row: vec![0.0; dw],
+            lin: Linear {
+                cov: vec![0.0; N * N],
+                means: vec![0.0; N],
+                eig: vec![0.0; N],
+                indep: vec![0.0; N * nb],
+                sol: vec![0.0; N * nb],
+                a: vec![0.0; N * N],
+                diag: vec![0.0; N],
+                sub: vec![0.0; N],
+                v: vec![0.0; N],
+                x: vec![0.0; N],
+                q: vec![0.0; N * N],
+                r: vec![0.0; N * N],
+                tq: vec![0.0; N * N],
+                tz: vec![0.0; N * N],
+                vec: vec![0.0; N],
+                rect: vec![0.0; N * nb],
+            },
+            fits: [fit(), fit()],
+            p,
+            d,
+        })
+    }
+
+    /// Samples a frame buffer must hold: the plane before and after the
+    /// prescale, compact (row stride = width).
+    pub fn frame_len(&self) -> usize {
+        (self.d.in_w * self.d.in_h).max(self.d.w * self.d.h)
+    }
+
+    /// The SpEED score of a reference and a distorted plane, each compact
+    /// at the input size in the first `in_w * in_h` samples of a buffer of
+    /// [`Self::frame_len`]; both buffers are overwritten. The flag is true
+    /// when either block covariance could not be inverted (libvmaf's
+    /// nonzero return).
+    pub fn score(&mut self, reference: &mut [f32], distorted: &mut [f32]) -> (f32, bool) {
+        self.filter_and_downscale(reference);
+        let err_ref = self.fit(0);
+        self.filter_and_downscale(distorted);
+        let err_dis = self.fit(1);
+        // A score from one singular side only would be inflated: libvmaf
+        // gives 0 instead.
+        let score = if err_ref != err_dis { 0.0 } else { self.compare() };
+        (score, err_ref || err_dis)
+    }
+
+    /// Prescale, anti-alias, decimate by 16 into `down`, and subtract the
+    /// local mean.
+    fn filter_and_downscale(&mut self, frame: &mut [f32]) {
+        let d = self.d;
+        if self.rescale {
+            let n = d.in_w * d.in_h;
+            self.scale_src.copy_from_slice(&frame[..n]);
+            if (d.w, d.h) == (d.in_w, d.in_h) {
+                frame[..n].copy_from_slice(&self.scale_src);
+            } else {
+                prescale::scale(self.p.method, &self.scale_src, d.in_w, d.in_h, frame, d.w, d.h);
+            }
+        }
+        // Only every 16th row and column of the filtered plane survives the
+        // decimation, so only those are filtered (each output is computed
+        // on its own, so this changes no value).
+        let f = &self.antialias.taps;
+        let r = f.len() / 2;
+        for y in 0..d.dh {
+            let cy = 16 * y;
+            for (x, out) in self.row.iter_mut().enumerate() {
+                let mut acc = 0f32;
+                for (k, &c) in f.iter().enumerate() {
+                    acc += c * frame[reflect(cy as isize - r as isize + k as isize, d.h) * d.w + x];
+                }
+                *out = acc;
+            }
+            for x in 0..d.dw {
+                let cx = 16 * x;
+                let mut acc = 0f32;
+                for (k, &c) in f.iter().enumerate() {
+                    acc += c * self.row[reflect(cx as isize - r as isize + k as isize, d.w)];
+                }
+                self.down[y * d.dw + x] = acc;
+            }
+        }
+        filter_full(&self.local.taps, &self.down, &mut self.mean, &mut self.mean_row, d.dw, d.dh);
+        for (v, m) in self.down.iter_mut().zip(&self.mean) {
+            *v -= m;
+        }
+    }
+
+    /// Fits the scale mixture on `down` into `fits[which]`; true when the
+    /// covariance is singular (the fit then has zero variances).
+    fn fit(&mut self, which: usize) -> bool {
+        let d = self.d;
+        let l = &mut self.lin;
+        covariance_matrix(&d, &self.down, &mut l.cov, &mut l.means);
+        eigenvalues(l);
+        independent_term(&d, &self.down, &mut l.indep);
+        let regular = l.eig.iter().all(|&e| (e as f64) >= EIG_EPS);
+        let solved = regular && solve(l, d.blocks);
+        let singular = !solved;
+        if singular {
+            l.sol.fill(0.0);
+        }
+        let nb = d.blocks;
+        for (s, y) in l.sol.iter_mut().zip(&l.indep) {
+            *s = (*s * y) / N as f32;
+        }
+        let (first, rest) = l.sol.split_at_mut(nb);
+        for row in rest.chunks_exact(nb) {
+            for (a, b) in first.iter_mut().zip(row) {
+                *a += b;
+            }
+        }
+        let sigma_nn = self.p.sigma_nn as f32;
+        let log_2pie = (2.0 * std::f64::consts::PI * std::f64::consts::E).log2();
+        let fit = &mut self.fits[which];
+        fit.entropy.fill(0.0);
+        for &e in &l.eig {
+            // A negative eigenvalue counts as 0 (NaN passes through).
+            let lambda = if e < 0.0 { 0.0 } else { e };
+            for (ent, &s) in fit.entropy.iter_mut().zip(first.iter()) {
+                *ent = (*ent as f64 + (((lambda * s + sigma_nn) as f64).log2() + log_2pie)) as f32;
+            }
+        }
+        fit.variance.copy_from_slice(first);
+        singular
+    }
+
+    /// The score from the two fits: mean over blocks of the absolute
+    /// difference of variance-weighted entropies, blocks where both
+    /// entropies are below the noise floor's counting as 0.
+    fn compare(&self) -> f32 {
+        let sigma_nn = self.p.sigma_nn as f32;
+        let nn_floor = self.p.nn_floor as f32;
+        let log_2pie = (2.0 * std::f64::consts::PI * std::f64::consts::E).log2();
+        let base = (N as f64 * ((((1.0 + nn_floor) * sigma_nn) as f64).log2() + log_2pie)) as f32;
+        let [r, d] = &self.fits;
+        let mut score = 0f32;
+        for i in 0..self.d.blocks {
+            let (er, ed) = (r.entropy[i], d.entropy[i]);
+            if er < base && ed < base {
+                continue;
+            }
+            let (vr, vd) = (r.variance[i], d.variance[i]);
+            let weight_f = |v: f32| ((1.0 + v) as f64).log2();
+            let weight_d = |v: f64| (1.0 + v).log2();
+            let (wr, wd) = match self.p.weight_var_mode {
+                0 => (weight_f(vr), weight_f(vd)),
+                1 => (weight_f(vr), weight_f(vr)),
+                2 => (weight_f(vd), weight_f(vd)),
+                3 => {
+                    let w = weight_d((vr + vd) as f64 / 2.0);
+                    (w, w)
+                }
+                4 => (weight_f(vr), weight_d((vr + vd) as f64 / 2.0)),
+                5 => (weight_f(vr), weight_d(0.75 * vr as f64 + 0.25 * vd as f64)),
+                // The option's range is 0..=6.
+                _ => (weight_f(vr), weight_d(0.25 * vr as f64 + 0.75 * vd as f64)),
+            };
+            let sr = (er as f64 * wr) as f32;
+            let sd = (ed as f64 * wd) as f32;
+            score += (sr - sd).abs();
+        }
+        score / self.d.blocks as f32
+    }
+}
+
+/// libvmaf's edge reflection (about the edge sample, not repeating it),
+/// folded again for positions still outside, which libvmaf would read out
+/// of bounds on planes narrower than the filter.
+#[inline]
+fn reflect(mut p: isize, n: usize) -> usize {
+    let last = n as isize - 1;
+    if last <= 0 {
+        return 0;
+    }
+    loop {
+        if p < 0 {
+            p = -p;
+        } else if p > last {
+            p = 2 * last - p;
+        } else {
+            return p as usize;
+        }
+    }
+}
+
+/// Separable filter of a compact `w` x `h` plane, vertical pass first, row
+/// by row (libvmaf's `vif_filter1d_s`).
+fn filter_full(f: &[f32], src: &[f32], dst: &mut [f32], row: &mut [f32], w: usize, h: usize) {
+    let r = (f.len() / 2) as isize;
+    for y in 0..h {
+        for (x, out) in row.iter_mut().enumerate() {
+            let mut acc = 0f32;
+            for (k, &c) in f.iter().enumerate() {
+                acc += c * src[reflect(y as isize - r + k as isize, h) * w + x];
+            }
+            *out = acc;
+        }
+        for x in 0..w {
+            let mut acc = 0f32;
+            for (k, &c) in f.iter().enumerate() {
+                acc += c * row[reflect(x as isize - r + k as isize, w)];
+            }
+            dst[y * w + x] = acc;
+        }
+    }
+}
+
+/// The 25x25 covariance of the block samples: entry (x, y) is the
+/// covariance of the plane's window shifted by sample x of a block with the
+/// one shifted by sample y. Means in float, sums in double.
+fn covariance_matrix(d: &Dims, data: &[f32], cov: &mut [f32], means: &mut [f32]) {
+    let stride = d.dw;
+    let count = d.sub_w * d.sub_h;
+    for (i, m) in means.iter_mut().enumerate() {
+        let (r0, c0) = (i / BLOCK, i % BLOCK);
+        let mut sum = 0f32;
+        for row in 0..d.sub_h {
+            let base = (r0 + row) * stride + c0;
+            for &v in &data[base..base + d.sub_w] {
+                sum += v;
+            }
+        }
+        *m = sum / count as f32;
+    }
+    for x in 0..N {
+        for y in 0..=x {
+            let (mx, my) = (means[x] as f64, means[y] as f64);
+            let ox = (x / BLOCK) * stride + x % BLOCK;
+            let oy = (y / BLOCK) * stride + y % BLOCK;
+            let mut acc = 0f64;
+            for row in 0..d.sub_h {
+                let rx = &data[ox + row * stride..ox + row * stride + d.sub_w];
+                let ry = &data[oy + row * stride..oy + row * stride + d.sub_w];
+                for (&a, &b) in rx.iter().zip(ry) {
+                    acc += (a as f64 - mx) * (b as f64 - my);
+                }
+            }
+            let c = (acc / count as f64) as f32;
+            cov[x * N + y] = c;
+            cov[y * N + x] = c;
+        }
+    }
+}
+
+/// Lays every block's 25 samples out as a column (row = position in the
+/// block, column = block index in raster order).
+fn independent_term(d: &Dims, data: &[f32], out: &mut [f32]) {
+    for bi in 0..d.bh {
+        for bj in 0..d.bw {
+            let col = bi * d.bw + bj;
+            for si in 0..BLOCK {
+                for sj in 0..BLOCK {
+                    out[(si * BLOCK + sj) * d.blocks + col] = data[(bi * BLOCK + si) * d.dw + bj * BLOCK + sj];
+                }
+            }
+        }
+    }
+}
+
+fn sign(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0
+    } else {
+        -1.0
+    }
+}
+
+/// `sqrt(x^2 + y^2)` in float, without any overflow guard (as libvmaf).
+fn hypot(x: f32, y: f32) -> f32 {
+    (x * x + y * y).sqrt()
+}
+
+/// Eigenvalues of `l.cov` into `l.eig` (symmetric: tridiagonalise, then
+/// implicit symmetric QR steps with Wilkinson shifts).
+fn eigenvalues(l: &mut Linear) {
+    l.a.copy_from_slice(&l.cov);
+    tridiagonalise(&mut l.a, &mut l.diag, &mut l.sub, &mut l.v, &mut l.x);
+    let (d, sd) = (&mut l.diag, &mut l.sub);
+    chop(d, sd, N);
+    let mut b = N - 1;
+    let mut iter = 0;
+    while b > 0 && iter < EIG_MAX_ITERS {
+        if sd[b - 1] == 0.0 {
+            b -= 1;
+            continue;
+        }
+        // The largest unreduced block ending at b.
+        let mut a = b - 1;
+        while a > 0 && sd[a - 1] != 0.0 {
+            a -= 1;
+        }
+        let n = b - a + 1;
+        qr_step(&mut d[a..], &mut sd[a..], n);
+        chop(&d[a..], &mut sd[a..], n);
+        iter += 1;
+    }
+    l.eig.copy_from_slice(d);
+}
+
+/// Householder reduction of the symmetric `a` to tridiagonal form (after
+/// GSL's `symmtd_decomp`); diagonal into `d`, subdiagonal into `sd`.
+fn tridiagonalise(a: &mut [f32], d: &mut [f32], sd: &mut [f32], v: &mut [f32], x: &mut [f32]) {
+    for i in 0..N - 2 {
+        let tau = householder(a, i, i + 1);
+        for j in i + 1..N {
+            v[j] = a[j * N + i];
+        }
+        if tau != 0.0 {
+            v[i + 1] = 1.0;
+            let s = i + 1;
+            for k in s..N {
+                let mut acc = 0f32;
+                for j in s..N {
+                    acc += tau * a[k * N + j] * v[j];
+                }
+                x[k] = acc;
+            }
+            let mut xv = 0f32;
+            for k in s..N {
+                xv += x[k] * v[k];
+            }
+            let alpha = (-0.5 * tau as f64 * xv as f64) as f32;
+            for k in s..N {
+                x[k] += alpha * v[k];
+            }
+            for r in s..N {
+                for c in s..N {
+                    a[r * N + c] -= x[r] * v[c] + v[r] * x[c];
+                }
+            }
+        }
+    }
+    for i in 0..N {
+        d[i] = a[i * N + i];
+    }
+    for i in 0..N - 1 {
+        sd[i] = a[(i + 1) * N + i];
+    }
+}
+
+/// The Householder vector annihilating column `col` below `start + 1`,
+/// stored in place scaled so its first entry is an implicit 1; returns tau.
+fn householder(a: &mut [f32], col: usize, start: usize) -> f32 {
+    if N - start == 1 {
+        return 0.0;
+    }
+    let mut norm = 0f32;
+    for i in start + 1..N {
+        norm += a[i * N + col] * a[i * N + col];
+    }
+    let xnorm = norm.sqrt();
+    if xnorm == 0.0 {
+        return 0.0;
+    }
+    let alpha = a[start * N + col];
+    let beta = -sign(alpha) * hypot(alpha, xnorm);
+    let tau = (beta - alpha) / beta;
+    let s = alpha - beta;
+    if s != 0.0 {
+        for i in start..N {
+            a[i * N + col] /= s;
+        }
+        a[start * N + col] = beta;
+    }
+    tau
+}
+
+/// Zeroes subdiagonal entries negligible against their diagonal neighbours.
+fn chop(d: &[f32], sd: &mut [f32], n: usize) {
+    for i in 0..n - 1 {
+        if (sd[i].abs() as f64) < EIG_EPS * ((d[i].abs() + d[i + 1].abs()) as f64) {
+            sd[i] = 0.0;
+        }
+    }
+}
+
+/// The Wilkinson shift: the eigenvalue of the trailing 2x2 closer to the
+/// last diagonal entry.
+fn trailing_eigenvalue(d: &[f32], sd: &[f32], n: usize) -> f32 {
+    let (ta, tb, tab) = (d[n - 2], d[n - 1], sd[n - 2]);
+    let dt = ((ta - tb) as f64 / 2.0) as f32;
+    if dt > 0.0 {
+        tb - tab * (tab / (dt + hypot(dt, tab)))
+    } else if dt == 0.0 {
+        tb - tab.abs()
+    } else {
+        tb + tab * (tab / (-dt + hypot(dt, tab)))
+    }
+}
+
+/// A Givens rotation (c, s) zeroing b against a.
+fn givens(a: f32, b: f32) -> (f32, f32) {
+    if b == 0.0 {
+        (1.0, 0.0)
+    } else if b.abs() > a.abs() {
+        let t = -a / b;
+        let s1 = (1.0 / ((1.0 + t * t) as f64).sqrt()) as f32;
+        (s1 * t, s1)
+    } else {
+        let t = -b / a;
+        let c1 = (1.0 / ((1.0 + t * t) as f64).sqrt()) as f32;
+        (c1, c1 * t)
+    }
+}
+
+/// One implicit symmetric QR step on the unreduced tridiagonal block of
+/// size `n` (after GSL's `qrstep`).
+fn qr_step(d: &mut [f32], sd: &mut [f32], n: usize) {
+    let mut mu = trailing_eigenvalue(d, sd, n);
+    if EIG_EPS * mu.abs() as f64 > (d[0].abs() + sd[0].abs()) as f64 {
+        mu = 0.0;
+    }
+    let mut x = d[0] - mu;
+    let mut z = sd[0];
+    let mut bk = 0f32;
+    let mut zk = 0f32;
+    let mut ap = d[0];
+    let mut bp = sd[0];
+    let mut aq = d[1];
+    if n == 2 {
+        let (c, s) = givens(x, z);
+        let ap1 = c * (c * ap - s * bp) + s * (s * aq - c * bp);
+        let bp1 = c * (s * ap + c * bp) - s * (s * bp + c * aq);
+        let aq1 = s * (s * ap + c * bp) + c * (s * bp + c * aq);
+        d[0] = ap1;
+        sd[0] = bp1;
+        d[1] = aq1;
+        return;
+    }
+    let mut bq = sd[1];
+    for k in 0..n - 1 {
+        let (c, s) = givens(x, z);
+        let bk1 = c * bk - s * zk;
+        let ap1 = c * (c * ap - s * bp) + s * (s * aq - c * bp);
+        let bp1 = c * (s * ap + c * bp) - s * (s * bp + c * aq);
+        let zp1 = -s * bq;
+        let aq1 = s * (s * ap + c * bp) + c * (s * bp + c * aq);
+        let bq1 = c * bq;
+        let ak = ap1;
+        bk = bp1;
+        zk = zp1;
+        ap = aq1;
+        bp = bq1;
+        if k < n - 2 {
+            aq = d[k + 2];
+        }
+        if k + 3 < n {
+            bq = sd[k + 2];
+        }
+        d[k] = ak;
+        if k > 0 {
+            sd[k - 1] = bk1;
+        }
+        if k < n - 2 {
+            sd[k + 1] = bp;
+        }
+        x = bk;
+        z = zk;
+    }
+    d[n - 1] = ap;
+    sd[n - 2] = bk;
+}
+
+/// `dst = x * y` for row-major `x` (rows x inner) and `y` (inner x cols),
+/// summing in ascending inner index.
+fn mat_mul(dst: &mut [f32], x: &[f32], y: &[f32], rows: usize, inner: usize, cols: usize) {
+    dst[..rows * cols].fill(0.0);
+    for i in 0..rows {
+        for k in 0..inner {
+            let xik = x[i * inner + k];
+            for j in 0..cols {
+                dst[i * cols + j] += xik * y[k * cols + j];
+            }
+        }
+    }
+}
+
+/// Solves `cov X = indep` into `sol` through a Householder QR of `cov`
+/// (the textbook form with explicit reflector matrices, as libvmaf has
+/// it); false when `R` has a diagonal entry below 1e-6.
+fn solve(l: &mut Linear, cols: usize) -> bool {
+    // Q accumulates the reflectors (as Q^T), tz the partially reduced
+    // matrix.
+    l.tz.copy_from_slice(&l.cov);
+    l.q.fill(0.0);
+    for i in 0..N {
+        l.q[i * N + i] = 1.0;
+    }
+    for k in 0..N - 1 {
+        for i in 0..N {
+            for j in 0..N {
+                if i < k || j < k {
+                    l.tz[i * N + j] = if i == j { 1.0 } else { 0.0 };
+                }
+            }
+        }
+        for i in 0..N {
+            l.vec[i] = l.tz[i * N + k];
+        }
+        let norm = vec_norm(&l.vec);
+        // The sign comes from the original matrix, as in libvmaf.
+        l.vec[k] += sign(l.cov[k * N + k]) * norm;
+        let n2 = vec_norm(&l.vec);
+        for v in l.vec.iter_mut() {
+            *v /= n2;
+        }
+        for i in 0..N {
+            for j in 0..N {
+                l.tq[i * N + j] = -2.0 * l.vec[i] * l.vec[j];
+            }
+        }
+        for i in 0..N {
+            l.tq[i * N + i] += 1.0;
+        }
+        mat_mul(&mut l.r, &l.tq, &l.tz, N, N, N);
+        l.tz.copy_from_slice(&l.r);
+        mat_mul(&mut l.r, &l.tq, &l.q, N, N, N);
+        l.q.copy_from_slice(&l.r);
+    }
+    mat_mul(&mut l.r, &l.q, &l.cov, N, N, N);
+    // libvmaf transposes Q to return it and transposes it back to apply
+    // Q^T; l.q already holds Q^T.
+    mat_mul(&mut l.rect, &l.q, &l.indep, N, N, cols);
+    for i in (0..N).rev() {
+        let den = l.r[i * N + i];
+        if (den.abs() as f64) < EIG_EPS {
+            return false;
+        }
+        for j in 0..cols {
+            let mut t = l.rect[i * cols + j];
+            for k in i + 1..N {
+                t -= l.sol[k * cols + j] * l.r[i * N + k];
+            }
+            l.sol[i * cols + j] = t / den;
+        }
+    }
+    true
+}
+
+fn vec_norm(v: &[f32]) -> f32 {
+    let mut s = 0f32;
+    for &x in v {
+        s += x * x;
+    }
+    s.sqrt()
+}
+
+/// Copies plane `channel` of a picture into `out` (compact) as floats
+/// offset by -128, high bit depths divided to the 8-bit range first, as
+/// libvmaf's `picture_copy` does.
+pub(crate) fn load_plane(data: &PictureData, channel: usize, bpc: u8, out: &mut [f32]) {
+    match data {
+        PictureData::U8(p) => {
+            let w = p[channel].width();
+            for (o, row) in out.chunks_exact_mut(w).zip(p[channel].rows()) {
+                for (o, &v) in o.iter_mut().zip(row) {
+                    *o = v as f32 + -128.0;
+                }
+            }
+        }
+        PictureData::U16(p) => {
+            let w = p[channel].width();
+            let scaler = (1u32 << (bpc.max(8) - 8)) as f32;
+            for (o, row) in out.chunks_exact_mut(w).zip(p[channel].rows()) {
+                for (o, &v) in o.iter_mut().zip(row) {
+                    *o = v as f32 / scaler + -128.0;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eigenvalues_of_a_diagonal_and_a_rank_one_matrix() {
+        let mut l = Speed::new(
+            SpeedParams {
+                kernelscale: 1.0,
+                prescale: 1.0,
+                method: Method::Nearest,
+                sigma_nn: 0.29,
+                nn_floor: 0.0,
+                weight_var_mode: 0,
+            },
+            80,
+            80,
+            "t",
+        )
+        .unwrap()
+        .lin;
+        for i in 0..N {
+            l.cov[i * N + i] = (i + 1) as f32;
+        }
+        eigenvalues(&mut l);
+        let mut e = l.eig.clone();
+        e.sort_by(f32::total_cmp);
+        for (i, v) in e.iter().enumerate() {
+            assert!((v - (i + 1) as f32).abs() < 1e-4, "{e:?}");
+        }
+        // u u^T has one eigenvalue |u|^2 and the rest 0: singular.
+        for i in 0..N {
+            for j in 0..N {
+                l.cov[i * N + j] = ((i + 1) * (j + 1)) as f32 / 100.0;
+            }
+        }
+        eigenvalues(&mut l);
+        let max = l.eig.iter().cloned().fold(f32::MIN, f32::max);
+        let want: f32 = (1..=N).map(|i| (i * i) as f32 / 100.0).sum();
+        assert!((max - want).abs() / want < 1e-4, "{max} vs {want}");
+        assert!(l.eig.iter().any(|&e| (e as f64) < EIG_EPS));
+    }
+
+    #[test]
+    fn qr_solve_inverts_a_well_conditioned_matrix() {
+        let mut sp = Speed::new(
+            SpeedParams {
+                kernelscale: 1.0,
+                prescale: 1.0,
+                method: Method::Nearest,
+                sigma_nn: 0.29,
+                nn_floor: 0.0,
+                weight_var_mode: 0,
+            },
+            80,
+            80,
+            "t",
+        )
+        .unwrap();
+        let l = &mut sp.lin;
+        let cols = 1;
+        for i in 0..N {
+            for j in 0..N {
+                l.cov[i * N + j] = if i == j { 4.0 } else { 1.0 / (1 + i + j) as f32 };
+            }
+        }
+        let x: Vec<f32> = (0..N).map(|i| i as f32 - 12.0).collect();
+        for i in 0..N {
+            l.indep[i] = (0..N).map(|j| l.cov[i * N + j] * x[j]).sum();
+        }
+        assert!(solve(l, cols));
+        for i in 0..N {
+            assert!((l.sol[i] - x[i]).abs() < 1e-3, "{i}: {} vs {}", l.sol[i], x[i]);
+        }
+    }
+
+    #[test]
+    fn reflect_mirrors_and_folds() {
+        assert_eq!(reflect(-1, 5), 1);
+        assert_eq!(reflect(5, 5), 3);
+        assert_eq!(reflect(-7, 3), 1);
+        assert_eq!(reflect(3, 1), 0);
+    }
+}
