@@ -25,9 +25,9 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::float_ms_ssim::SPEC,
     &features::ciede::SPEC,
     &features::psnr_hvs::SPEC,
+    &features::cambi::SPEC,
     &features::speed_chroma::SPEC,
     &features::speed_temporal::SPEC,
-    &features::cambi::SPEC,
 ];
 
 /// The best level this CPU supports, lowered by the `VMAF_CPU_LEVEL`
