@@ -144,12 +144,63 @@ struct LevelLaunch {
     dwt_only: bool,
 }
 
+/// The kernels of one level, in launch order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Vertical,
+    Horizontal,
+    Decouple,
+    Masking,
+}
+
+impl Stage {
+    /// The entry point in kernels/adm.cu for `level`, for samples of
+    /// `bytes_per_sample` at level 0.
+    fn function(self, level: usize, bytes_per_sample: usize) -> &'static str {
+        match self {
+            Stage::Vertical if level > 0 => "adm_dwt_vertical_s32",
+            Stage::Vertical if bytes_per_sample == 1 => "adm_dwt_vertical_u8",
+            Stage::Vertical => "adm_dwt_vertical_u16",
+            Stage::Horizontal => "adm_dwt_horizontal",
+            Stage::Decouple => "adm_decouple_csf",
+            Stage::Masking => "adm_masking",
+        }
+    }
+}
+
+impl LevelLaunch {
+    /// This level's launches in order: (stage, grid, block).
+    fn stages(&self) -> impl Iterator<Item = (Stage, Dim, Dim)> + '_ {
+        let all = [
+            (Stage::Vertical, self.vertical),
+            (Stage::Horizontal, self.horizontal),
+            (Stage::Decouple, self.decouple),
+            (Stage::Masking, self.masking),
+        ];
+        let count = if self.dwt_only { 2 } else { 4 };
+        all.into_iter().take(count).map(|(s, (g, b))| (s, g, b))
+    }
+}
+
 struct Kernels {
+    /// Level 0's vertical filter, for this extractor's sample type.
     vertical0: Kernel,
     vertical: Kernel,
     horizontal: Kernel,
     decouple: Kernel,
     masking: Kernel,
+}
+
+impl Kernels {
+    fn get(&self, level: usize, stage: Stage) -> &Kernel {
+        match stage {
+            Stage::Vertical if level == 0 => &self.vertical0,
+            Stage::Vertical => &self.vertical,
+            Stage::Horizontal => &self.horizontal,
+            Stage::Decouple => &self.decouple,
+            Stage::Masking => &self.masking,
+        }
+    }
 }
 
 struct Slot {
@@ -232,6 +283,79 @@ impl Layout {
     }
 }
 
+/// The kernel arguments and launch shapes of the four levels for pictures
+/// of `geometry`, with the intermediate arrays at `work` (a device address
+/// of `4 * layout.total` bytes) as `layout` places them. The input planes
+/// and the sums address are left for each frame to fill in.
+fn plan(host: &AdmHost, geometry: Geometry, layout: &Layout, work: u64) -> ([AdmArgs; 4], [LevelLaunch; 4]) {
+    let settings = *host.settings();
+    let at = |ints: usize| work + 4 * ints as u64;
+    let mut args = [AdmArgs::default(); 4];
+    let mut launches = [LevelLaunch::default(); 4];
+    for (l, lvl) in host.levels().iter().enumerate() {
+        let (v, hz) = if l == 0 { ((0, 0), (0, 0)) } else { (DWT_VERTICAL[l - 1], DWT_HORIZONTAL[l - 1]) };
+        let rf: [i64; 3] = if l == 0 { lvl.rfactor_q0.map(|x| x as i64) } else { lvl.rfactor_q.map(|x| x as i64) };
+        args[l] = AdmArgs {
+            src: [0; 2],
+            src_pitch: [0; 2],
+            approx_in: if l == 0 { 0 } else { at(layout.approx[(l - 1) % 2]) },
+            approx_out: at(layout.approx[l % 2]),
+            tmp: at(layout.tmp),
+            band: at(layout.band),
+            dec: at(layout.dec),
+            fc: at(layout.fc),
+            sums: 0,
+            tmp_stride: layout.tmp_stride as i64,
+            tmp_plane: layout.tmp_plane as i64,
+            stride: layout.stride as i64,
+            plane: layout.plane as i64,
+            level: l as i64,
+            bpc: geometry.bit_depth as i64,
+            in_w: lvl.in_w as i64,
+            in_h: lvl.in_h as i64,
+            w: lvl.w as i64,
+            h: lvl.h as i64,
+            col0: lvl.cols.start as i64,
+            col1: lvl.cols.end as i64,
+            row0: lvl.rows.start as i64,
+            row1: lvl.rows.end as i64,
+            ncol0: lvl.need_cols.start as i64,
+            ncol1: lvl.need_cols.end as i64,
+            nrow0: lvl.need_rows.start as i64,
+            nrow1: lvl.need_rows.end as i64,
+            v_add: v.0,
+            v_shift: v.1 as i64,
+            h_add: hz.0,
+            h_shift: hz.1 as i64,
+            rf,
+            sq_shift: lvl.cm.sq_shift.map(|x| x as i64),
+            sq_add: lvl.cm.sq_add,
+            cub_shift: lvl.cm.cub_shift.map(|x| x as i64),
+            cub_add: lvl.cm.cub_add,
+            thr_shift: lvl.cm.thr_shift.map(|x| x as i64),
+            cm_row_shift: lvl.cm.row_shift as i64,
+            cm_row_add: lvl.cm.row_add,
+            den_row_shift: lvl.den.row_shift as i64,
+            den_row_add: lvl.den.row_add,
+            den_sq_shift: lvl.den.sq_shift as i64,
+            den_sq_add: lvl.den.sq_add,
+            den_cub_shift: lvl.den.cub_shift as i64,
+            den_cub_add: lvl.den.cub_add,
+            egl: settings.enhn_gain_limit,
+            cos_sq: host.cos_sq() as f64,
+            skip_aim: settings.skip_aim as i64,
+        };
+        launches[l] = LevelLaunch {
+            vertical: ((blocks(lvl.in_w, TILE), rows(lvl.h), 2), (TILE, 1, 1)),
+            horizontal: ((blocks(lvl.w, TILE), rows(lvl.h), 2), (TILE, 1, 1)),
+            decouple: ((blocks(lvl.need_cols.len(), TILE), rows(lvl.need_rows.len()), 1), (TILE, 1, 1)),
+            masking: ((lvl.rows.len() as u32, 1, 1), (BLOCK, 1, 1)),
+            dwt_only: l == 0 && settings.skip_scale0,
+        };
+    }
+    (args, launches)
+}
+
 fn blocks(n: usize, per: u32) -> u32 {
     n.div_ceil(per as usize) as u32
 }
@@ -250,23 +374,23 @@ impl CudaAdm {
         // Grid and index arithmetic use 32-bit sizes; pictures beyond them
         // could not be allocated anyway.
         if width > (1 << 20) || height > (1 << 20) {
-            return Err(Error::InvalidGeometry(format!("adm on CUDA supports up to 2^20 samples a side, got {width}x{height}")));
+            return Err(Error::InvalidGeometry(format!(
+                "adm on CUDA supports up to 2^20 samples a side, got {width}x{height}"
+            )));
         }
         let bps = geometry.bytes_per_sample();
         let row_bytes = width * bps;
         let luma_bytes = row_bytes * height;
         let levels = host.levels();
         let layout = Layout::new(width, &levels[0]);
-        let settings = *host.settings();
-
-        let function = if bps == 1 { "adm_dwt_vertical_u8" } else { "adm_dwt_vertical_u16" };
         let ctx = device.ctx();
+        let load = |level: usize, stage: Stage| device.kernel(&kernels::ADM, stage.function(level, bps));
         let kernels = Kernels {
-            vertical0: device.kernel(&kernels::ADM, function)?,
-            vertical: device.kernel(&kernels::ADM, "adm_dwt_vertical_s32")?,
-            horizontal: device.kernel(&kernels::ADM, "adm_dwt_horizontal")?,
-            decouple: device.kernel(&kernels::ADM, "adm_decouple_csf")?,
-            masking: device.kernel(&kernels::ADM, "adm_masking")?,
+            vertical0: load(0, Stage::Vertical)?,
+            vertical: load(1, Stage::Vertical)?,
+            horizontal: load(0, Stage::Horizontal)?,
+            decouple: load(0, Stage::Decouple)?,
+            masking: load(0, Stage::Masking)?,
         };
         // Built in order; an early return drops what exists so far, and the
         // stream (declared last in the struct, created first here) has no
@@ -278,77 +402,14 @@ impl CudaAdm {
         let results = PinnedBuffer::new(ctx, RING * SUMS_BYTES)?;
         let mut slots = Vec::with_capacity(RING);
         for _ in 0..RING {
-            slots.push(Slot { staging: PinnedBuffer::new(ctx, 2 * luma_bytes)?, event: Event::new(ctx)?, pending: None });
+            slots.push(Slot {
+                staging: PinnedBuffer::new(ctx, 2 * luma_bytes)?,
+                event: Event::new(ctx)?,
+                pending: None,
+            });
         }
 
-        let at = |ints: usize| work.ptr() + 4 * ints as u64;
-        let mut args = [AdmArgs::default(); 4];
-        let mut launches = [LevelLaunch::default(); 4];
-        for (l, lvl) in levels.iter().enumerate() {
-            let (v, hz) = if l == 0 { ((0, 0), (0, 0)) } else { (DWT_VERTICAL[l - 1], DWT_HORIZONTAL[l - 1]) };
-            let rf: [i64; 3] = if l == 0 {
-                lvl.rfactor_q0.map(|x| x as i64)
-            } else {
-                lvl.rfactor_q.map(|x| x as i64)
-            };
-            args[l] = AdmArgs {
-                src: [0; 2],
-                src_pitch: [0; 2],
-                approx_in: if l == 0 { 0 } else { at(layout.approx[(l - 1) % 2]) },
-                approx_out: at(layout.approx[l % 2]),
-                tmp: at(layout.tmp),
-                band: at(layout.band),
-                dec: at(layout.dec),
-                fc: at(layout.fc),
-                sums: 0,
-                tmp_stride: layout.tmp_stride as i64,
-                tmp_plane: layout.tmp_plane as i64,
-                stride: layout.stride as i64,
-                plane: layout.plane as i64,
-                level: l as i64,
-                bpc: geometry.bit_depth as i64,
-                in_w: lvl.in_w as i64,
-                in_h: lvl.in_h as i64,
-                w: lvl.w as i64,
-                h: lvl.h as i64,
-                col0: lvl.cols.start as i64,
-                col1: lvl.cols.end as i64,
-                row0: lvl.rows.start as i64,
-                row1: lvl.rows.end as i64,
-                ncol0: lvl.need_cols.start as i64,
-                ncol1: lvl.need_cols.end as i64,
-                nrow0: lvl.need_rows.start as i64,
-                nrow1: lvl.need_rows.end as i64,
-                v_add: v.0,
-                v_shift: v.1 as i64,
-                h_add: hz.0,
-                h_shift: hz.1 as i64,
-                rf,
-                sq_shift: lvl.cm.sq_shift.map(|x| x as i64),
-                sq_add: lvl.cm.sq_add,
-                cub_shift: lvl.cm.cub_shift.map(|x| x as i64),
-                cub_add: lvl.cm.cub_add,
-                thr_shift: lvl.cm.thr_shift.map(|x| x as i64),
-                cm_row_shift: lvl.cm.row_shift as i64,
-                cm_row_add: lvl.cm.row_add,
-                den_row_shift: lvl.den.row_shift as i64,
-                den_row_add: lvl.den.row_add,
-                den_sq_shift: lvl.den.sq_shift as i64,
-                den_sq_add: lvl.den.sq_add,
-                den_cub_shift: lvl.den.cub_shift as i64,
-                den_cub_add: lvl.den.cub_add,
-                egl: settings.enhn_gain_limit,
-                cos_sq: host.cos_sq() as f64,
-                skip_aim: settings.skip_aim as i64,
-            };
-            launches[l] = LevelLaunch {
-                vertical: ((blocks(lvl.in_w, TILE), rows(lvl.h), 2), (TILE, 1, 1)),
-                horizontal: ((blocks(lvl.w, TILE), rows(lvl.h), 2), (TILE, 1, 1)),
-                decouple: ((blocks(lvl.need_cols.len(), TILE), rows(lvl.need_rows.len()), 1), (TILE, 1, 1)),
-                masking: ((lvl.rows.len() as u32, 1, 1), (BLOCK, 1, 1)),
-                dwt_only: l == 0 && settings.skip_scale0,
-            };
-        }
+        let (args, launches) = plan(&host, geometry, &layout, work.ptr());
         Ok(CudaAdm {
             host,
             geometry,
@@ -386,7 +447,7 @@ impl CudaAdm {
 
     /// Kernel launches per frame.
     pub fn launches_per_frame(&self) -> usize {
-        self.launches.iter().map(|l| if l.dwt_only { 2 } else { 4 }).sum()
+        self.launches.iter().map(|l| l.stages().count()).sum()
     }
 
     /// Bytes of device memory this extractor holds.
@@ -477,21 +538,12 @@ impl CudaAdm {
         }
         let off = s * SUMS_BYTES;
         self.stream.zero(&self.sums, off, SUMS_BYTES)?;
-        for l in 0..4 {
+        for (l, go) in self.launches.iter().enumerate() {
             let mut a = self.args[l];
             a.src = src;
             a.src_pitch = pitch;
             a.sums = self.sums.ptr() + (off + l * SUMS_PER_LEVEL * 8) as u64;
-            let go = &self.launches[l];
-            let vertical = if l == 0 { &self.kernels.vertical0 } else { &self.kernels.vertical };
-            let mut stages = [
-                (vertical, go.vertical),
-                (&self.kernels.horizontal, go.horizontal),
-                (&self.kernels.decouple, go.decouple),
-                (&self.kernels.masking, go.masking),
-            ];
-            let count = if go.dwt_only { 2 } else { 4 };
-            for (kernel, (grid, block)) in stages.iter_mut().take(count) {
+            for (stage, grid, block) in go.stages() {
                 let mut params = [&mut a as *mut AdmArgs as *mut c_void];
                 // SAFETY: every adm kernel takes one `AdmArgs` by value
                 // (layout checked by a test); its addresses point into
@@ -500,7 +552,7 @@ impl CudaAdm {
                 // `CudaPicture::from_raw` obliges to stay valid until
                 // collect. Grids are sized so every access is in bounds.
                 unsafe {
-                    self.stream.launch(kernel, *grid, *block, &mut params)?;
+                    self.stream.launch(self.kernels.get(l, stage), grid, block, &mut params)?;
                 }
             }
         }
@@ -522,17 +574,7 @@ impl CudaAdm {
         self.slots[s].pending = None;
         waited?;
         let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
-        let word = |i: usize| u64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-        for (l, sums) in self.last.iter_mut().enumerate() {
-            let b = l * SUMS_PER_LEVEL;
-            // The device adds modulo 2^64; the CPU's signed sums wrap the
-            // same way, so reinterpreting the bits gives its values.
-            *sums = LevelSums {
-                den: std::array::from_fn(|k| word(b + k)),
-                num: std::array::from_fn(|k| word(b + 3 + k) as i64),
-                aim: std::array::from_fn(|k| word(b + 6 + k) as i64),
-            };
-        }
+        self.last = unpack_sums(|i| u64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes")));
         let values = self.host.scores(&self.last);
         self.host.put(index, &values, sink);
         Ok(())
@@ -545,6 +587,21 @@ impl Drop for CudaAdm {
         // work on the stream (a frame submitted and never collected).
         self.stream.drain();
     }
+}
+
+/// The four levels' sums from the device's words (`word(i)` is the i-th
+/// 64-bit word of a frame's results).
+fn unpack_sums(word: impl Fn(usize) -> u64) -> [LevelSums; 4] {
+    std::array::from_fn(|l| {
+        let b = l * SUMS_PER_LEVEL;
+        // The device adds modulo 2^64; the CPU's signed sums wrap the same
+        // way, so reinterpreting the bits gives its values.
+        LevelSums {
+            den: std::array::from_fn(|k| word(b + k)),
+            num: std::array::from_fn(|k| word(b + 3 + k) as i64),
+            aim: std::array::from_fn(|k| word(b + 6 + k) as i64),
+        }
+    })
 }
 
 /// Copies the luma plane of `pic` into `out`, rows back to back.
@@ -577,6 +634,10 @@ impl Extractor for CudaAdm {
         self.collect_frame(index, sink)
     }
 }
+
+#[cfg(test)]
+#[path = "adm_emulated.rs"]
+mod emulated;
 
 #[cfg(test)]
 mod tests {
