@@ -839,6 +839,503 @@ fn fault_injection(t: &mut Table, dev: CudaDevice, clips: &Path) -> Result<(), S
     Ok(())
 }
 
+// ---------------------------------------------------------------------- adm
+//
+// CUDA adm against the CPU scalar adm: every value bit for bit (debug on,
+// so all 18 outputs), on the clips, hostile synthetic pictures, device
+// input and the staging ring, plus counters, leaks and throughput. A
+// mismatch row names the first differing frame and feature and prints both
+// backends' per-level integer sums (the only data the GPU returns), with
+// the first level and field that differ.
+
+mod adm_check {
+    use super::*;
+    use vmaf_cpu::features::integer_adm::{reference_sums, AdmHost, LevelSums, OPTIONS as ADM_OPTIONS};
+    use vmaf_cuda::CudaAdm;
+
+    /// Default options, the no-enhancement (vmaf_v0.6.1neg) option, and
+    /// the v1.0.16 models' options.
+    pub const OPTION_SETS: &[&[(&str, &str)]] = &[
+        &[],
+        &[("adm_enhn_gain_limit", "1")],
+        &[
+            ("adm_dlm_weight", "0.7"),
+            ("adm_enhn_gain_limit", "1.0"),
+            ("adm_noise_weight", "0.02"),
+            ("adm_norm_view_dist", "1.5"),
+            ("adm_ref_display_height", "2160"),
+            ("adm_min_val", "0.5"),
+            ("adm_csf_mode", "2"),
+        ],
+    ];
+
+    fn options(opts: &[(&str, &str)]) -> Options {
+        let all = opts.iter().copied().chain([("debug", "true")]);
+        Options::parse("adm", ADM_OPTIONS, all).expect("valid adm options")
+    }
+
+    fn cpu(o: &Options, g: Geometry) -> Result<Box<dyn Extractor>, String> {
+        (vmaf_cpu::features::integer_adm::SPEC.create)(&CreateArgs {
+            options: o,
+            geometry: g,
+            cpu_level: CpuLevel::Scalar,
+            device: None,
+        })
+        .map_err(e2s)
+    }
+
+    fn first_sum_difference(got: &[LevelSums; 4], want: &[LevelSums; 4]) -> String {
+        for l in 0..4 {
+            let (a, b) = (&got[l], &want[l]);
+            for (name, x, y) in [
+                ("den", a.den.map(|v| v as i128), b.den.map(|v| v as i128)),
+                ("num", a.num.map(|v| v as i128), b.num.map(|v| v as i128)),
+                ("aim", a.aim.map(|v| v as i128), b.aim.map(|v| v as i128)),
+            ] {
+                if x != y {
+                    return format!("first: level {l} {name} (h,v,d) CUDA {x:?} vs CPU {y:?}");
+                }
+            }
+        }
+        "integer sums equal (host math differs?)".into()
+    }
+
+    /// Why frame `i` differs: the values, then both backends' sums.
+    fn explain(
+        names: &[String],
+        got: &FeatureSink,
+        want: &FeatureSink,
+        cuda: &CudaAdm,
+        host: &AdmHost,
+        pair: (&Picture, &Picture),
+        i: usize,
+    ) -> String {
+        let (g, w) = (got.entries(), want.entries());
+        let value = match g.iter().zip(w).find(|(a, b)| a.slot != b.slot || a.value.to_bits() != b.value.to_bits()) {
+            Some((a, b)) => format!(
+                "frame {i} {}: CUDA {:?} vs CPU {:?}",
+                names.get(b.slot as usize).map_or("?", |n| n.as_str()),
+                a.value,
+                b.value
+            ),
+            None => format!("frame {i}: {} values vs {}", g.len(), w.len()),
+        };
+        let sums = match reference_sums(host, pair.0, pair.1) {
+            Ok(want) => {
+                let got = cuda.last_sums();
+                format!("{}; CUDA sums {:?}; CPU sums {:?}", first_sum_difference(got, &want), got, want)
+            }
+            Err(e) => format!("CPU sums: {e}"),
+        };
+        format!("{value}; {sums}")
+    }
+
+    /// Scores `frames` on both backends; Ok(values compared) or the first
+    /// mismatch, explained.
+    pub fn compare(dev: &CudaDevice, g: Geometry, opts: &[(&str, &str)], frames: &[(Picture, Picture)]) -> Result<usize, String> {
+        let o = options(opts);
+        let host = AdmHost::new(&o, g).map_err(e2s)?;
+        let mut c = cpu(&o, g)?;
+        let mut x = CudaAdm::new(dev, &o, g).map_err(e2s)?;
+        let names = x.feature_names().to_vec();
+        if names != c.feature_names() {
+            return Err(format!("feature names differ: {names:?} vs {:?}", c.feature_names()));
+        }
+        let (mut got, mut want) = (FeatureSink::new(), FeatureSink::new());
+        let mut n = 0;
+        for (i, (r, d)) in frames.iter().enumerate() {
+            let f = FramePair { reference: r, distorted: d, index: i as u32 };
+            c.submit(&f).map_err(e2s)?;
+            c.collect(i as u32, &mut want).map_err(e2s)?;
+            x.submit(&f).map_err(e2s)?;
+            x.collect(i as u32, &mut got).map_err(e2s)?;
+            let same = got.entries().len() == want.entries().len()
+                && got.entries().iter().zip(want.entries()).all(|(a, b)| {
+                    a.slot == b.slot && a.index == b.index && a.value.to_bits() == b.value.to_bits()
+                });
+            if !same {
+                return Err(explain(&names, &got, &want, &x, &host, (r, d), i));
+            }
+            n += got.entries().len();
+            got.clear();
+            want.clear();
+        }
+        Ok(n)
+    }
+
+    pub fn parity_clips(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), String> {
+        let pairs = pairs_in(clips);
+        if pairs.is_empty() {
+            t.check("adm parity clips", format!("no clip pairs in {}", clips.display()), false);
+        }
+        for pair in &pairs {
+            let (g, frames) = load_pair(clips, pair, usize::MAX)?;
+            let mut values = 0;
+            let mut bad = None;
+            for opts in OPTION_SETS {
+                match compare(dev, g, opts, &frames) {
+                    Ok(n) => values += n,
+                    Err(e) => {
+                        bad = Some(format!("options {opts:?}: {e}"));
+                        break;
+                    }
+                }
+            }
+            match bad {
+                None => t.check(
+                    format!("adm parity {pair}"),
+                    format!("{} frames x {} option sets, {values} values bit-identical", frames.len(), OPTION_SETS.len()),
+                    true,
+                ),
+                Some(e) => t.check(format!("adm parity {pair}"), e, false),
+            }
+        }
+        // Through the registry and the Scorer, as `vmaf --backend cuda` runs it.
+        if let Some(pair) = pairs.first() {
+            let (g, frames) = load_pair(clips, pair, 4)?;
+            let run = |backend| -> Result<Report, String> {
+                let mut s = Scorer::builder(g).backend(backend).feature("adm", &[]).map_err(e2s)?.build().map_err(e2s)?;
+                for (r, d) in &frames {
+                    let (a, b) = s.frame_slot();
+                    copy_into(a, r);
+                    copy_into(b, d);
+                    s.commit_frame().map_err(e2s)?;
+                }
+                s.finish().map_err(e2s)
+            };
+            let cpu = run(Backend::Cpu)?;
+            let cuda = run(Backend::Cuda { device: dev.ordinal() })?;
+            match same(&cpu.collector, &cuda.collector) {
+                Ok(n) => t.check(format!("adm through the Scorer ({pair})"), format!("{n} values identical"), true),
+                Err(e) => t.check(format!("adm through the Scorer ({pair})"), e, false),
+            }
+        }
+        Ok(())
+    }
+
+    /// A gradient with ripples and noise: natural-looking detail, most
+    /// gradients agreeing with a mildly distorted copy.
+    fn texture(g: Geometry, seed: u64) -> Picture {
+        let mut pic = Picture::new(g);
+        let max = (1u64 << g.bit_depth) - 1;
+        let mut rng = Rng(seed | 1);
+        let (w, h) = (g.width as u64, g.height as u64);
+        let mut value = |i: usize, stride: usize| {
+            let (x, y) = ((i % stride) as u64, (i / stride) as u64);
+            let base = (x * max / w + y * max / h) / 2;
+            let ripple = ((x * 7 + y * 3) % 16) * max / 64;
+            (base + ripple + rng.next() % (max / 32 + 1)).min(max)
+        };
+        match pic.data_mut() {
+            PictureData::U8(p) => {
+                let s = p[0].stride();
+                p[0].data_mut().iter_mut().enumerate().for_each(|(i, v)| *v = value(i, s) as u8)
+            }
+            PictureData::U16(p) => {
+                let s = p[0].stride();
+                p[0].data_mut().iter_mut().enumerate().for_each(|(i, v)| *v = value(i, s) as u16)
+            }
+        }
+        pic
+    }
+
+    fn hostile_frames(g: Geometry, seed: u64) -> Frames {
+        let tex = texture(g, seed);
+        vec![
+            (picture(g, Fill::Random(seed)), picture(g, Fill::Random(seed + 1))),
+            (tex.clone(), distort(&tex, seed + 2)),
+            (picture(g, Fill::Zero), picture(g, Fill::Zero)),
+            (picture(g, Fill::Max), picture(g, Fill::Zero)),
+            (picture(g, Fill::Random(seed + 3)), picture(g, Fill::Max)),
+            (tex.clone(), tex),
+        ]
+    }
+
+    pub fn parity_synthetic(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
+        let sizes = [(33u32, 33u32), (34, 35), (47, 41), (64, 36), (65, 65), (129, 67), (333, 97)];
+        let (mut cases, mut values, mut bad) = (0, 0, Vec::new());
+        for bpc in [8u8, 10, 12, 16] {
+            for (w, h) in sizes {
+                // Luma is all adm reads; the sampling must not matter.
+                let s = if w % 2 == 1 { ChromaSampling::Cs420 } else { ChromaSampling::Cs400 };
+                let g = Geometry::new(w, h, s, bpc).map_err(e2s)?;
+                let frames = hostile_frames(g, (w * 131 + h * 7 + bpc as u32) as u64);
+                for opts in OPTION_SETS {
+                    cases += 1;
+                    match compare(dev, g, opts, &frames) {
+                        Ok(n) => values += n,
+                        Err(e) if bad.is_empty() => bad.push(format!("{w}x{h} {bpc}-bit {opts:?}: {e}")),
+                        Err(_) if bad.len() < 4 => bad.push(format!("{w}x{h} {bpc}-bit")),
+                        Err(_) => bad.push(String::new()),
+                    }
+                }
+            }
+        }
+        t.check(
+            "adm parity synthetic (33..333 wide, 8-16 bit, random/texture/zero/max, 3 option sets)",
+            if bad.is_empty() {
+                format!("{cases} cases x 6 frames, {values} values identical")
+            } else {
+                format!("{} of {cases} differ; {}", bad.len(), bad[..bad.len().min(4)].join(" | "))
+            },
+            bad.is_empty(),
+        );
+        // The largest sums: 4K, full-scale 16-bit content.
+        let g = Geometry::new(3840, 2160, ChromaSampling::Cs420, 16).map_err(e2s)?;
+        let frames = vec![
+            (picture(g, Fill::Max), picture(g, Fill::Zero)),
+            (picture(g, Fill::Random(9)), picture(g, Fill::Random(10))),
+        ];
+        match compare(dev, g, &[], &frames) {
+            Ok(n) => t.check("adm parity 4K 16-bit full-scale", format!("{n} values identical"), true),
+            Err(e) => t.check("adm parity 4K 16-bit full-scale", e, false),
+        }
+        Ok(())
+    }
+
+    fn values(sink: &FeatureSink) -> Vec<(u16, u32, u64)> {
+        sink.entries().iter().map(|e| (e.slot, e.index, e.value.to_bits())).collect()
+    }
+
+    fn cpu_values(o: &Options, g: Geometry, frames: &[(Picture, Picture)]) -> Result<Vec<(u16, u32, u64)>, String> {
+        let mut c = cpu(o, g)?;
+        let mut sink = FeatureSink::new();
+        for (i, (r, d)) in frames.iter().enumerate() {
+            c.submit(&FramePair { reference: r, distorted: d, index: i as u32 }).map_err(e2s)?;
+            c.collect(i as u32, &mut sink).map_err(e2s)?;
+        }
+        Ok(values(&sink))
+    }
+
+    pub fn parity_device_input(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
+        let o = options(&[]);
+        let mut n = 0;
+        for (w, h, s, bpc) in [
+            (577u32, 323u32, ChromaSampling::Cs420, 8u8),
+            (33, 33, ChromaSampling::Cs400, 16),
+            (1920, 1080, ChromaSampling::Cs420, 10),
+        ] {
+            let g = Geometry::new(w, h, s, bpc).map_err(e2s)?;
+            let frames: Frames = (0..3)
+                .map(|i| {
+                    let r = texture(g, 100 + i);
+                    let d = distort(&r, 7 + i);
+                    (r, d)
+                })
+                .collect();
+            let want = cpu_values(&o, g, &frames)?;
+            let mut x = CudaAdm::new(dev, &o, g).map_err(e2s)?;
+            let (mut dr, mut dd) = (DevicePicture::new(dev, g).map_err(e2s)?, DevicePicture::new(dev, g).map_err(e2s)?);
+            let mut sink = FeatureSink::new();
+            for (i, (r, d)) in frames.iter().enumerate() {
+                dr.upload(r).map_err(e2s)?;
+                dd.upload(d).map_err(e2s)?;
+                let before = dev.counters();
+                x.submit_device(&dr.picture(), &dd.picture(), i as u32).map_err(e2s)?;
+                let up = dev.counters().since(&before).htod_bytes;
+                if up != 0 {
+                    return Err(format!("device-resident submit uploaded {up} bytes"));
+                }
+                x.collect_frame(i as u32, &mut sink).map_err(e2s)?;
+            }
+            if values(&sink) != want {
+                t.check("adm parity device-resident input (pitched, 0 bytes up)", format!("{w}x{h} {bpc}-bit differs"), false);
+                return Ok(());
+            }
+            n += 1;
+        }
+        t.check("adm parity device-resident input (pitched, 0 bytes up)", format!("{n} geometries identical"), true);
+        Ok(())
+    }
+
+    pub fn parity_pipelined(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
+        let g = Geometry::new(1280, 720, ChromaSampling::Cs420, 10).map_err(e2s)?;
+        let o = options(&[]);
+        let frames: Frames = (0..12)
+            .map(|i| {
+                let r = texture(g, i);
+                let d = distort(&r, 50 + i);
+                (r, d)
+            })
+            .collect();
+        let want = cpu_values(&o, g, &frames)?;
+        let mut x = CudaAdm::new(dev, &o, g).map_err(e2s)?;
+        let mut sink = FeatureSink::new();
+        for (i, (r, d)) in frames.iter().enumerate() {
+            x.submit_host(r, d, i as u32).map_err(e2s)?;
+            if i > 0 {
+                x.collect_frame(i as u32 - 1, &mut sink).map_err(e2s)?;
+            }
+        }
+        x.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
+        x.submit_host(&frames[0].0, &frames[0].1, 100).map_err(e2s)?;
+        x.submit_host(&frames[1].0, &frames[1].1, 101).map_err(e2s)?;
+        let refused = x.submit_host(&frames[2].0, &frames[2].1, 102).is_err();
+        let mut scratch = FeatureSink::new();
+        x.collect_frame(100, &mut scratch).map_err(e2s)?;
+        x.collect_frame(101, &mut scratch).map_err(e2s)?;
+        let got = values(&sink);
+        t.check(
+            "adm parity pipelined (2-slot ring, 12 frames 720p 10-bit)",
+            format!("identical: {}, 3rd frame in flight refused: {refused}", got == want),
+            got == want && refused,
+        );
+        Ok(())
+    }
+
+    pub fn counters(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
+        let g = Geometry::new(1920, 1080, ChromaSampling::Cs420, 8).map_err(e2s)?;
+        let o = Options::parse("adm", ADM_OPTIONS, std::iter::empty::<(&str, &str)>()).map_err(e2s)?;
+        let r = texture(g, 1);
+        let d = distort(&r, 2);
+        let mut x = CudaAdm::new(dev, &o, g).map_err(e2s)?;
+        let mut sink = FeatureSink::new();
+        for i in 0..5 {
+            x.submit_host(&r, &d, i).map_err(e2s)?;
+            x.collect_frame(i, &mut sink).map_err(e2s)?;
+            sink.clear();
+        }
+        let n = 100u64;
+        let (c0, a0) = (dev.counters(), allocations());
+        for i in 5..5 + n as u32 {
+            x.submit_host(&r, &d, i).map_err(e2s)?;
+            x.collect_frame(i, &mut sink).map_err(e2s)?;
+            sink.clear();
+        }
+        let (c, a) = (dev.counters().since(&c0), allocations() - a0);
+        let label = "adm counters 1080p 8-bit";
+        t.check(
+            format!("{label}: device allocations / frame"),
+            format!("{}", (c.device_allocs + c.pinned_allocs) as f64 / n as f64),
+            c.device_allocs == 0 && c.pinned_allocs == 0,
+        );
+        t.check(format!("{label}: host waits / frame"), format!("{}", c.host_waits as f64 / n as f64), c.host_waits <= n);
+        let up = 2 * 1920 * 1080;
+        t.check(
+            format!("{label}: bytes up / frame (formula 2 x luma {})", up / 2),
+            format!("{}", c.htod_bytes / n),
+            c.htod_bytes == n * up && x.upload_bytes_per_frame() as u64 == up,
+        );
+        t.check(
+            format!("{label}: bytes down / frame (4 levels x 9 sums x 8)"),
+            format!("{}", c.dtoh_bytes / n),
+            c.dtoh_bytes == n * 288,
+        );
+        t.check(
+            format!("{label}: kernel launches / frame"),
+            format!("{}", c.launches as f64 / n as f64),
+            c.launches == n * x.launches_per_frame() as u64 && x.launches_per_frame() == 16,
+        );
+        t.check(format!("{label}: host heap allocations in the extractor's frame path"), a.to_string(), a == 0);
+        t.info(format!("{label}: device memory held"), mib(x.device_bytes() as i64));
+        Ok(())
+    }
+
+    pub fn leaks(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
+        let g = Geometry::new(576, 324, ChromaSampling::Cs420, 8).map_err(e2s)?;
+        let o = options(&[]);
+        let frames: Frames = (0..2).map(|i| (texture(g, i), distort(&texture(g, i), i))).collect();
+        let want = cpu_values(&o, g, &frames)?;
+        let (mut first, mut worst, mut mismatches) = (0i64, 0u64, 0);
+        for cycle in 1..=50 {
+            let mut x = CudaAdm::new(dev, &o, g).map_err(e2s)?;
+            let mut sink = FeatureSink::new();
+            for (i, (r, d)) in frames.iter().enumerate() {
+                x.submit_host(r, d, i as u32).map_err(e2s)?;
+                x.collect_frame(i as u32, &mut sink).map_err(e2s)?;
+            }
+            // One frame left in flight: dropping must still be clean.
+            x.submit_host(&frames[0].0, &frames[0].1, 9).map_err(e2s)?;
+            mismatches += (values(&sink) != want) as usize;
+            drop(x);
+            worst = worst.max(dev.counters().outstanding());
+            if cycle == 1 {
+                first = dev.memory_info().map_err(e2s)?.0 as i64;
+            }
+        }
+        let last = dev.memory_info().map_err(e2s)?.0 as i64;
+        t.check(
+            "adm leaks: 50 create/score/drop cycles (device free change, outstanding, mismatches)",
+            format!("{} , {worst}, {mismatches}", mib(last - first)),
+            last == first && worst == 0 && mismatches == 0,
+        );
+        Ok(())
+    }
+
+    pub fn throughput(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
+        let o = Options::parse("adm", ADM_OPTIONS, std::iter::empty::<(&str, &str)>()).map_err(e2s)?;
+        for (label, w, h, bpc, n) in [
+            ("1080p 8-bit", 1920u32, 1080u32, 8u8, 200u32),
+            ("4K 8-bit", 3840, 2160, 8, 60),
+            ("4K 10-bit", 3840, 2160, 10, 60),
+        ] {
+            let g = Geometry::new(w, h, ChromaSampling::Cs420, bpc).map_err(e2s)?;
+            let r = texture(g, 5);
+            let d = distort(&r, 6);
+            let mut sink = FeatureSink::new();
+            let mut x = CudaAdm::new(dev, &o, g).map_err(e2s)?;
+            for i in 0..3 {
+                x.submit_host(&r, &d, i).map_err(e2s)?;
+                x.collect_frame(i, &mut sink).map_err(e2s)?;
+            }
+            sink.clear();
+            let t0 = Instant::now();
+            for i in 0..n {
+                x.submit_host(&r, &d, i).map_err(e2s)?;
+                x.collect_frame(i, &mut sink).map_err(e2s)?;
+                sink.clear();
+            }
+            let seq = n as f64 / t0.elapsed().as_secs_f64();
+            let t0 = Instant::now();
+            x.submit_host(&r, &d, 0).map_err(e2s)?;
+            for i in 1..n {
+                x.submit_host(&r, &d, i).map_err(e2s)?;
+                x.collect_frame(i - 1, &mut sink).map_err(e2s)?;
+                sink.clear();
+            }
+            x.collect_frame(n - 1, &mut sink).map_err(e2s)?;
+            let piped = n as f64 / t0.elapsed().as_secs_f64();
+            let (mut dr, mut dd) = (DevicePicture::new(dev, g).map_err(e2s)?, DevicePicture::new(dev, g).map_err(e2s)?);
+            dr.upload(&r).map_err(e2s)?;
+            dd.upload(&d).map_err(e2s)?;
+            let t0 = Instant::now();
+            for i in 0..n {
+                x.submit_device(&dr.picture(), &dd.picture(), i).map_err(e2s)?;
+                x.collect_frame(i, &mut sink).map_err(e2s)?;
+                sink.clear();
+            }
+            let resident = n as f64 / t0.elapsed().as_secs_f64();
+            let mut c = cpu(&o, g)?;
+            let m = 5;
+            let t0 = Instant::now();
+            for i in 0..m {
+                c.submit(&FramePair { reference: &r, distorted: &d, index: i }).map_err(e2s)?;
+                c.collect(i, &mut sink).map_err(e2s)?;
+                sink.clear();
+            }
+            let cpu_fps = m as f64 / t0.elapsed().as_secs_f64();
+            t.info(
+                format!("fps adm {label}"),
+                format!("CUDA host input {seq:.0} (pipelined {piped:.0}), device input {resident:.0}; CPU scalar 1 thread {cpu_fps:.1}"),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Every adm row; one call from `main`.
+fn adm_checks(t: &mut Table, dev: &CudaDevice, clips: &Path) {
+    let started = Instant::now();
+    section(t, "adm parity clips", |t| adm_check::parity_clips(t, dev, clips));
+    section(t, "adm parity synthetic", |t| adm_check::parity_synthetic(t, dev));
+    section(t, "adm parity device input", |t| adm_check::parity_device_input(t, dev));
+    section(t, "adm parity pipelined", |t| adm_check::parity_pipelined(t, dev));
+    section(t, "adm counters", |t| adm_check::counters(t, dev));
+    section(t, "adm leaks", |t| adm_check::leaks(t, dev));
+    section(t, "adm throughput", |t| adm_check::throughput(t, dev));
+    t.info("adm checks time", format!("{:.1} s", started.elapsed().as_secs_f64()));
+}
+
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut clips = PathBuf::from(".device-carry/clips");
@@ -892,6 +1389,7 @@ fn main() -> ExitCode {
     section(&mut t, "counters", |t| counters(t, &dev));
     section(&mut t, "throughput", |t| throughput(t, &dev));
     section(&mut t, "vif", |t| vif::vif_checks(t, &dev, &clips));
+    adm_checks(&mut t, &dev, &clips);
     t.info("modules loaded on the device", dev.loaded_modules().to_string());
     #[cfg(feature = "fault-injection")]
     section(&mut t, "fault injection", |t| fault_injection(t, dev, &clips));

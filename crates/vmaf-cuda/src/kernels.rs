@@ -37,8 +37,21 @@ pub static VIF: KernelSource = KernelSource {
     ],
 };
 
+pub static ADM: KernelSource = KernelSource {
+    name: "adm",
+    source: include_str!("../kernels/adm.cu"),
+    functions: &[
+        "adm_dwt_vertical_u8",
+        "adm_dwt_vertical_u16",
+        "adm_dwt_vertical_s32",
+        "adm_dwt_horizontal",
+        "adm_decouple_csf",
+        "adm_masking",
+    ],
+};
+
 /// Every kernel source of the crate.
-pub static ALL: &[&KernelSource] = &[&PSNR, &VIF];
+pub static ALL: &[&KernelSource] = &[&PSNR, &VIF, &ADM];
 
 #[cfg(test)]
 mod tests {

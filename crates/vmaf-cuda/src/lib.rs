@@ -29,6 +29,7 @@ pub use device::{CounterSnapshot, CudaDevice};
 #[cfg(feature = "fault-injection")]
 pub use fault::injection;
 pub use fault::FaultPlan;
+pub use features::adm::CudaAdm;
 pub use features::psnr::CudaPsnr;
 pub use features::vif::CudaVif;
 pub use nvrtc::compiled_count;
@@ -38,7 +39,11 @@ use vmaf_core::ExtractorSpec;
 
 /// Every CUDA extractor. Adding one is a module under `features/`, its
 /// kernel under `kernels/`, and a line here.
-pub static EXTRACTORS: &[&ExtractorSpec] = &[&features::psnr::SPEC, &features::vif::SPEC];
+pub static EXTRACTORS: &[&ExtractorSpec] = &[
+    &features::psnr::SPEC,
+    &features::vif::SPEC,
+    &features::adm::SPEC,
+];
 
 #[cfg(test)]
 mod tests {

@@ -2,5 +2,6 @@
 //! `SPEC` and provides the same features and options as the CPU module of
 //! the same name.
 
+pub mod adm;
 pub mod psnr;
 pub mod vif;

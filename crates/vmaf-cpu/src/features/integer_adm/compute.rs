@@ -91,9 +91,55 @@ pub struct Settings {
 }
 
 /// Vertical (add, shift) and horizontal (add, shift) rounding of the DWT
-/// at levels 1, 2, 3.
-const DWT_VERTICAL: [(i64, u32); 3] = [(0, 0), (32768, 16), (32768, 16)];
-const DWT_HORIZONTAL: [(i64, u32); 3] = [(16384, 15), (32768, 16), (16384, 15)];
+/// at levels 1, 2, 3 (public for the GPU backends, which must round the
+/// same way).
+pub const DWT_VERTICAL: [(i64, u32); 3] = [(0, 0), (32768, 16), (32768, 16)];
+pub const DWT_HORIZONTAL: [(i64, u32); 3] = [(16384, 15), (32768, 16), (16384, 15)];
+
+/// The exact integer sums of one level, per angle (h, v, d), after each
+/// row's rounding shift: everything a level contributes to the scores.
+/// A backend that computes these bit for bit gets libvmaf's scores from
+/// [`level_scores`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LevelSums {
+    /// Reference energy (denominator).
+    pub den: [u64; 3],
+    /// Restored detail masked by the additive impairment (DLM numerator).
+    pub num: [i64; 3],
+    /// Additive impairment masked by the restored detail (AIM).
+    pub aim: [i64; 3],
+}
+
+/// A level's float scores from its integer sums, in libvmaf's precision
+/// and order of operations. A skipped scale 0 scores (0, 1e-10, 0), as in
+/// libvmaf.
+pub fn level_scores(lvl: &Level, settings: &Settings, sums: &LevelSums) -> LevelScores {
+    if lvl.level == 0 && settings.skip_scale0 {
+        return LevelScores { num: 0.0, den: 1e-10, aim: 0.0 };
+    }
+    LevelScores {
+        num: lvl.numerator(sums.num, settings.noise_weight),
+        den: lvl.denominator(sums.den, settings.noise_weight),
+        aim: if settings.skip_aim { 0.0 } else { lvl.numerator(sums.aim, 0.0) },
+    }
+}
+
+/// The four levels of a `width` x `height` picture, or an error for
+/// pictures too small for libvmaf's integer ADM.
+pub fn levels(width: usize, height: usize, view: &super::params::Viewing) -> Result<[Level; 4]> {
+    if width < MIN_SIDE || height < MIN_SIDE {
+        return Err(vmaf_core::Error::Extractor {
+            feature: "adm".into(),
+            msg: format!("needs a picture of at least {MIN_SIDE}x{MIN_SIDE}, got {width}x{height}"),
+        });
+    }
+    let (mut w, mut h) = (width, height);
+    Ok(std::array::from_fn(|l| {
+        let lvl = Level::new(l, w, h, view);
+        (w, h) = (lvl.w, lvl.h);
+        lvl
+    }))
+}
 
 /// Index of the restored (r) and additive (a) halves in the ring buffers.
 const R: usize = 0;
@@ -139,20 +185,7 @@ impl Pipeline {
         settings: Settings,
         kernels: &'static Kernels,
     ) -> Result<Self> {
-        if width < MIN_SIDE || height < MIN_SIDE {
-            return Err(vmaf_core::Error::Extractor {
-                feature: "adm".into(),
-                msg: format!("needs a picture of at least {MIN_SIDE}x{MIN_SIDE}, got {width}x{height}"),
-            });
-        }
-        let mut levels = Vec::with_capacity(4);
-        let (mut w, mut h) = (width, height);
-        for l in 0..4 {
-            let lvl = Level::new(l, w, h, view);
-            (w, h) = (lvl.w, lvl.h);
-            levels.push(lvl);
-        }
-        let levels: [Level; 4] = levels.try_into().expect("four levels");
+        let levels = levels(width, height, view)?;
         let stride = levels[0].w;
         let rows0 = levels[0].h;
         Ok(Pipeline {
@@ -176,7 +209,13 @@ impl Pipeline {
 
     /// Scores one frame pair: per-level (numerator, denominator, AIM).
     pub fn run(&mut self, reference: Luma<'_>, distorted: Luma<'_>) -> [LevelScores; 4] {
-        let mut out = [LevelScores::default(); 4];
+        let sums = self.run_sums(reference, distorted);
+        std::array::from_fn(|l| level_scores(&self.levels[l], &self.settings, &sums[l]))
+    }
+
+    /// The exact integer sums of each level of one frame pair.
+    pub fn run_sums(&mut self, reference: Luma<'_>, distorted: Luma<'_>) -> [LevelSums; 4] {
+        let mut out = [LevelSums::default(); 4];
         out[0] = self.level0(reference, distorted);
         for (l, o) in out.iter_mut().enumerate().skip(1) {
             *o = self.level(l);
@@ -184,7 +223,7 @@ impl Pipeline {
         out
     }
 
-    fn level0(&mut self, reference: Luma<'_>, distorted: Luma<'_>) -> LevelScores {
+    fn level0(&mut self, reference: Luma<'_>, distorted: Luma<'_>) -> LevelSums {
         let lvl = self.levels[0].clone();
         let k = self.kernels;
         let s = self.stride;
@@ -235,12 +274,12 @@ impl Pipeline {
             }
         }
         if full {
-            return LevelScores { num: 0.0, den: 1e-10, aim: 0.0 };
+            return LevelSums::default();
         }
         if lvl.rows.contains(lvl.h - 1) {
             self.cm0(&lvl, lvl.h - 1, &mut cm);
         }
-        self.finish(&lvl, den, cm)
+        LevelSums { den, num: cm.num, aim: cm.aim }
     }
 
     fn cm0(&mut self, lvl: &Level, i: usize, cm: &mut CmAccum) {
@@ -269,7 +308,7 @@ impl Pipeline {
         }
     }
 
-    fn level(&mut self, l: usize) -> LevelScores {
+    fn level(&mut self, l: usize) -> LevelSums {
         let lvl = self.levels[l].clone();
         let k = self.kernels;
         let s = self.stride;
@@ -320,7 +359,7 @@ impl Pipeline {
         if lvl.rows.contains(lvl.h - 1) {
             self.cm(&lvl, lvl.h - 1, &mut cm);
         }
-        self.finish(&lvl, den, cm)
+        LevelSums { den, num: cm.num, aim: cm.aim }
     }
 
     fn cm(&mut self, lvl: &Level, i: usize, cm: &mut CmAccum) {
@@ -344,14 +383,6 @@ impl Pipeline {
             for a in 0..3 {
                 acc[a] = acc[a].wrapping_add(r[a].wrapping_add(lvl.cm.row_add) >> lvl.cm.row_shift);
             }
-        }
-    }
-
-    fn finish(&self, lvl: &Level, den: [u64; 3], cm: CmAccum) -> LevelScores {
-        LevelScores {
-            num: lvl.numerator(cm.num, self.settings.noise_weight),
-            den: lvl.denominator(den, self.settings.noise_weight),
-            aim: if self.settings.skip_aim { 0.0 } else { lvl.numerator(cm.aim, 0.0) },
         }
     }
 }

@@ -17,17 +17,21 @@
 //! - `x86.rs`: AVX2 and AVX-512 row kernels, tested equal to the scalar ones.
 
 mod compute;
-pub(crate) mod params;
+pub mod params;
 pub(crate) mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
-use vmaf_core::{CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, OptionSpec, PictureData, Result};
+use vmaf_core::{
+    CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, OptionSpec, Options,
+    Picture, PictureData, Result,
+};
 
-use compute::{Kernels, LevelScores, Luma, Pipeline, Settings};
-use params::{CsfMode, Viewing};
+use compute::{Kernels, Luma, Pipeline};
+pub use compute::{level_scores, LevelScores, LevelSums, Settings, DWT_HORIZONTAL, DWT_VERTICAL};
+use params::{CsfMode, Level, Viewing};
 
-static OPTIONS: &[OptionSpec] = &[
+pub static OPTIONS: &[OptionSpec] = &[
     OptionSpec::bool("debug", false, "debug mode: enable additional output"),
     OptionSpec::double(
         "adm_csf_scale",
@@ -68,7 +72,7 @@ static OPTIONS: &[OptionSpec] = &[
 
 /// Output names in libvmaf's order; the first seven are always written, the
 /// rest with `debug`.
-const PROVIDED: &[&str] = &[
+pub static PROVIDED_FEATURES: &[&str] = &[
     "VMAF_integer_feature_adm2_score",
     "VMAF_integer_feature_aim_score",
     "VMAF_integer_feature_adm3_score",
@@ -92,98 +96,102 @@ const PROVIDED: &[&str] = &[
 pub static SPEC: ExtractorSpec = ExtractorSpec {
     name: "adm",
     backend: vmaf_core::BackendKind::Cpu,
-    provided_features: PROVIDED,
+    provided_features: PROVIDED_FEATURES,
     options: OPTIONS,
     temporal: false,
     create,
     help: "Additive Detail Metric (DLM and AIM), libvmaf's fixed-point version",
 };
 
-struct IntegerAdm {
+/// Everything of integer ADM that is not per-pixel work, shared by every
+/// backend: the options turned into viewing conditions, settings and the
+/// four levels' parameters, and the conversion of the levels' exact
+/// integer sums ([`LevelSums`]) into the output values. A backend that
+/// produces the sums bit for bit produces libvmaf's scores through this.
+pub struct AdmHost {
     names: Vec<String>,
-    pipeline: Pipeline,
+    view: Viewing,
+    settings: Settings,
+    levels: [Level; 4],
+    cos_sq: f32,
     debug: bool,
     dlm_weight: f64,
     min_val: f64,
     /// libvmaf's lower bound on numerator and denominator, scaled by area.
     numden_limit: f64,
-    last: Option<(u32, [f64; 18])>,
 }
 
-/// The kernels for `level`, never above what this CPU can run (so a caller
-/// passing a level the hardware lacks cannot reach unsupported
-/// instructions).
-fn kernels(level: CpuLevel) -> &'static Kernels {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if level >= CpuLevel::Avx512 {
-            if let Some(k) = x86::avx512() {
-                return k;
-            }
+impl AdmHost {
+    /// The host state for `o` (parsed against [`OPTIONS`]) on pictures of
+    /// `g`; an error where libvmaf refuses the options or the size.
+    pub fn new(o: &Options, g: Geometry) -> Result<Self> {
+        let view = Viewing {
+            norm_view_dist: o.double("adm_norm_view_dist"),
+            ref_display_height: o.int("adm_ref_display_height"),
+            mode: CsfMode::from_option(o.int("adm_csf_mode")),
+            csf_scale: o.double("adm_csf_scale"),
+            csf_diag_scale: o.double("adm_csf_diag_scale"),
+        };
+        // The 16-bit level-0 pipeline cannot represent angular frequencies
+        // below those of 1080 lines at three heights; libvmaf refuses them.
+        if view.norm_view_dist * (view.ref_display_height as f64) < 3.0 * 1080.0 {
+            return Err(Error::Extractor {
+                feature: "adm".into(),
+                msg: format!(
+                    "adm_norm_view_dist * adm_ref_display_height must be at least 3240, got {} * {}",
+                    view.norm_view_dist, view.ref_display_height
+                ),
+            });
         }
-        if level >= CpuLevel::Avx2 {
-            if let Some(k) = x86::avx2() {
-                return k;
-            }
-        }
+        let settings = Settings {
+            enhn_gain_limit: o.double("adm_enhn_gain_limit"),
+            noise_weight: o.double("adm_noise_weight"),
+            skip_aim: o.bool("adm_skip_aim"),
+            skip_scale0: o.bool("adm_skip_scale0"),
+        };
+        let (w, h) = (g.width as usize, g.height as usize);
+        Ok(AdmHost {
+            names: PROVIDED_FEATURES.iter().map(|n| o.feature_name(n)).collect(),
+            view,
+            settings,
+            levels: compute::levels(w, h, &view)?,
+            cos_sq: params::cos_1deg_sq(),
+            debug: o.bool("debug"),
+            dlm_weight: o.double("adm_dlm_weight"),
+            min_val: o.double("adm_min_val"),
+            numden_limit: 1e-10 * (w * h) as f64 / (1920.0 * 1080.0),
+        })
     }
-    let _ = level;
-    &compute::SCALAR
-}
 
-fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
-    let o = args.options;
-    let g = args.geometry;
-    let view = Viewing {
-        norm_view_dist: o.double("adm_norm_view_dist"),
-        ref_display_height: o.int("adm_ref_display_height"),
-        mode: CsfMode::from_option(o.int("adm_csf_mode")),
-        csf_scale: o.double("adm_csf_scale"),
-        csf_diag_scale: o.double("adm_csf_diag_scale"),
-    };
-    // The 16-bit level-0 pipeline cannot represent angular frequencies
-    // below those of 1080 lines at three heights; libvmaf refuses them.
-    if view.norm_view_dist * (view.ref_display_height as f64) < 3.0 * 1080.0 {
-        return Err(Error::Extractor {
-            feature: "adm".into(),
-            msg: format!(
-                "adm_norm_view_dist * adm_ref_display_height must be at least 3240, got {} * {}",
-                view.norm_view_dist, view.ref_display_height
-            ),
-        });
+    /// Output names, in [`PROVIDED_FEATURES`] order with the options' suffix.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
-    let settings = Settings {
-        enhn_gain_limit: o.double("adm_enhn_gain_limit"),
-        noise_weight: o.double("adm_noise_weight"),
-        skip_aim: o.bool("adm_skip_aim"),
-        skip_scale0: o.bool("adm_skip_scale0"),
-    };
-    let (w, h) = (g.width as usize, g.height as usize);
-    let pipeline = Pipeline::new(w, h, g.bit_depth as u32, &view, settings, kernels(args.cpu_level))?;
-    Ok(Box::new(IntegerAdm {
-        names: PROVIDED.iter().map(|n| o.feature_name(n)).collect(),
-        pipeline,
-        debug: o.bool("debug"),
-        dlm_weight: o.double("adm_dlm_weight"),
-        min_val: o.double("adm_min_val"),
-        numden_limit: 1e-10 * (w * h) as f64 / (1920.0 * 1080.0),
-        last: None,
-    }))
-}
 
-/// C's `MAX` macro: the second operand when the first is NaN.
-fn c_max(a: f64, b: f64) -> f64 {
-    if a > b {
-        a
-    } else {
-        b
+    /// Parameters of the four DWT levels, finest first.
+    pub fn levels(&self) -> &[Level; 4] {
+        &self.levels
     }
-}
 
-impl IntegerAdm {
-    /// libvmaf's combination of the per-level sums into the output values,
-    /// in `PROVIDED` order.
-    fn combine(&self, levels: &[LevelScores; 4]) -> [f64; 18] {
+    /// The options that change the per-pixel arithmetic.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// cos^2 of one degree, as the decoupling's angle test uses it.
+    pub fn cos_sq(&self) -> f32 {
+        self.cos_sq
+    }
+
+    /// The output values of one frame from its four levels' sums.
+    pub fn scores(&self, sums: &[LevelSums; 4]) -> [f64; 18] {
+        let levels: [LevelScores; 4] = std::array::from_fn(|l| level_scores(&self.levels[l], &self.settings, &sums[l]));
+        self.combine(&levels)
+    }
+
+    /// libvmaf's combination of the per-level scores into the output
+    /// values, in [`PROVIDED_FEATURES`] order.
+    pub fn combine(&self, levels: &[LevelScores; 4]) -> [f64; 18] {
         let mut num = 0f64;
         let mut den = 0f64;
         let mut aim_num = 0f64;
@@ -213,11 +221,86 @@ impl IntegerAdm {
         out[9] = den;
         out
     }
+
+    /// Writes frame `index`'s values: the first seven, or all with `debug`.
+    pub fn put(&self, index: u32, values: &[f64; 18], sink: &mut FeatureSink) {
+        let n = if self.debug { values.len() } else { 7 };
+        for (slot, v) in values.iter().take(n).enumerate() {
+            sink.put(slot, index, *v);
+        }
+    }
+}
+
+/// The per-level integer sums of one frame pair by the scalar reference
+/// pipeline, for other backends' tests and diagnostics (allocates a
+/// pipeline per call: not a per-frame path).
+pub fn reference_sums(host: &AdmHost, reference: &Picture, distorted: &Picture) -> Result<[LevelSums; 4]> {
+    let g = reference.geometry();
+    if distorted.geometry() != g {
+        return Err(Error::Mismatch("reference and distorted pictures have different geometries".into()));
+    }
+    let mut p =
+        Pipeline::new(g.width as usize, g.height as usize, g.bit_depth as u32, &host.view, host.settings, &compute::SCALAR)?;
+    match (reference.data(), distorted.data()) {
+        (PictureData::U8(r), PictureData::U8(d)) => Ok(p.run_sums(Luma::U8(&r[0]), Luma::U8(&d[0]))),
+        (PictureData::U16(r), PictureData::U16(d)) => Ok(p.run_sums(Luma::U16(&r[0]), Luma::U16(&d[0]))),
+        _ => Err(Error::Mismatch("reference and distorted pictures have different sample types".into())),
+    }
+}
+
+struct IntegerAdm {
+    host: AdmHost,
+    pipeline: Pipeline,
+    last: Option<(u32, [f64; 18])>,
+}
+
+/// The kernels for `level`, never above what this CPU can run (so a caller
+/// passing a level the hardware lacks cannot reach unsupported
+/// instructions).
+fn kernels(level: CpuLevel) -> &'static Kernels {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if level >= CpuLevel::Avx512 {
+            if let Some(k) = x86::avx512() {
+                return k;
+            }
+        }
+        if level >= CpuLevel::Avx2 {
+            if let Some(k) = x86::avx2() {
+                return k;
+            }
+        }
+    }
+    let _ = level;
+    &compute::SCALAR
+}
+
+fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
+    let host = AdmHost::new(args.options, args.geometry)?;
+    let g = args.geometry;
+    let pipeline = Pipeline::new(
+        g.width as usize,
+        g.height as usize,
+        g.bit_depth as u32,
+        &host.view,
+        host.settings,
+        kernels(args.cpu_level),
+    )?;
+    Ok(Box::new(IntegerAdm { host, pipeline, last: None }))
+}
+
+/// C's `MAX` macro: the second operand when the first is NaN.
+fn c_max(a: f64, b: f64) -> f64 {
+    if a > b {
+        a
+    } else {
+        b
+    }
 }
 
 impl Extractor for IntegerAdm {
     fn feature_names(&self) -> &[String] {
-        &self.names
+        self.host.names()
     }
 
     fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
@@ -228,17 +311,14 @@ impl Extractor for IntegerAdm {
                 return Err(Error::Mismatch("reference and distorted pictures have different sample types".into()))
             }
         };
-        self.last = Some((frame.index, self.combine(&levels)));
+        self.last = Some((frame.index, self.host.combine(&levels)));
         Ok(())
     }
 
     fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
         if let Some((i, values)) = self.last.take() {
             debug_assert_eq!(i, index);
-            let n = if self.debug { values.len() } else { 7 };
-            for (slot, v) in values.iter().take(n).enumerate() {
-                sink.put(slot, i, *v);
-            }
+            self.host.put(i, &values, sink);
         }
         Ok(())
     }

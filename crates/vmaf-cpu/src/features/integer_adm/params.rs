@@ -121,6 +121,9 @@ impl Span {
     pub fn len(&self) -> usize {
         self.end - self.start
     }
+    pub fn is_empty(&self) -> bool {
+        self.end <= self.start
+    }
     pub fn contains(&self, i: usize) -> bool {
         i >= self.start && i < self.end
     }

@@ -481,7 +481,7 @@ fn identical_pictures_score_one() {
     let r = picture(g, &r);
     let out = scores(&mut extractor(g, &[], CpuLevel::Scalar).unwrap(), &r, &r);
     let names: Vec<&str> = out.iter().map(|x| x.0.as_str()).collect();
-    assert_eq!(&names[..], &PROVIDED[..7]);
+    assert_eq!(&names[..], &PROVIDED_FEATURES[..7]);
     // Nothing is added, everything is restored: DLM 1, AIM 0.
     assert!((out[0].1 - 1.0).abs() < 1e-3, "{out:?}");
     assert_eq!(out[1].1, 0.0);
