@@ -3,6 +3,7 @@
 # same clips, same thread counts, default model (vmaf_v0.6.1).
 #
 #   LIBVMAF=/path/to/libvmaf/build/tools/vmaf scripts/bench-cpu.sh [runs]
+#   FEATURES="float_ssim cambi" ... scripts/bench-cpu.sh [runs]   # per feature, 1080p
 #
 # Clips (made once into $BENCH_DIR, default target/bench): 48 frames of
 # 1080p and 24 of 4K, 4:2:0 8-bit: testsrc2 with temporal noise against an
@@ -46,27 +47,38 @@ t=time.perf_counter(); subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,std
 print("%.3f %d" % (time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))' "$@"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-printf '| clip | threads | tool | median s | frames/s | peak RSS MB | speed-up |\n|---|---|---|---|---|---|---|\n'
-for clip in b1080 b2160; do
-  for th in ${THREADS:-1 $all}; do
-    r="$dir/$clip.ref.y4m"; d="$dir/$clip.dis.y4m"; n=${frames[$clip]}
-    ours_cmd=("$ours" -r "$r" -d "$d" -q --threads "$th" -o /dev/null)
-    lib_cmd=("${LIBVMAF:-}" -r "$r" -d "$d" -q --threads "$th" -o /dev/null)
-    once "${ours_cmd[@]}" >/dev/null
-    [ -n "${LIBVMAF:-}" ] && once "${lib_cmd[@]}" >/dev/null
-    # Alternate the two tools so drift in the machine's speed hits both.
-    to=(); tl=(); mo=0; ml=0
-    for _ in $(seq "$runs"); do
-      read -r t m < <(once "${ours_cmd[@]}"); to+=("$t"); (( m > mo )) && mo=$m
-      if [ -n "${LIBVMAF:-}" ]; then
-        read -r t m < <(once "${lib_cmd[@]}"); tl+=("$t"); (( m > ml )) && ml=$m
-      fi
-    done
-    so=$(printf '%s\n' "${to[@]}" | median)
-    printf '| %s | %s | vmaf-rs | %s | %.1f | %d | |\n' "$clip" "$th" "$so" "$(awk "BEGIN{print $n / $so}")" $((mo / 1024))
+# compare LABEL CLIP THREADS [extra vmaf args...]: one pair of table rows.
+compare() {
+  local label=$1 clip=$2 th=$3; shift 3
+  local r="$dir/$clip.ref.y4m" d="$dir/$clip.dis.y4m" n=${frames[$clip]}
+  local ours_cmd=("$ours" -r "$r" -d "$d" -q --threads "$th" -o /dev/null "$@")
+  local lib_cmd=("${LIBVMAF:-}" -r "$r" -d "$d" -q --threads "$th" -o /dev/null "$@")
+  once "${ours_cmd[@]}" >/dev/null
+  [ -n "${LIBVMAF:-}" ] && once "${lib_cmd[@]}" >/dev/null
+  # Alternate the two tools so drift in the machine's speed hits both.
+  local to=() tl=() mo=0 ml=0 t m
+  for _ in $(seq "$runs"); do
+    read -r t m < <(once "${ours_cmd[@]}"); to+=("$t"); (( m > mo )) && mo=$m
     if [ -n "${LIBVMAF:-}" ]; then
-      sl=$(printf '%s\n' "${tl[@]}" | median)
-      printf '| %s | %s | libvmaf | %s | %.1f | %d | %.2fx |\n' "$clip" "$th" "$sl" "$(awk "BEGIN{print $n / $sl}")" $((ml / 1024)) "$(awk "BEGIN{print $sl / $so}")"
+      read -r t m < <(once "${lib_cmd[@]}"); tl+=("$t"); (( m > ml )) && ml=$m
     fi
   done
-done
+  local so sl
+  so=$(printf '%s\n' "${to[@]}" | median)
+  printf '| %s | %s | %s | vmaf-rs | %s | %.1f | %d | |\n' "$label" "$clip" "$th" "$so" "$(awk "BEGIN{print $n / $so}")" $((mo / 1024))
+  if [ -n "${LIBVMAF:-}" ]; then
+    sl=$(printf '%s\n' "${tl[@]}" | median)
+    printf '| %s | %s | %s | libvmaf | %s | %.1f | %d | %.2fx |\n' "$label" "$clip" "$th" "$sl" "$(awk "BEGIN{print $n / $sl}")" $((ml / 1024)) "$(awk "BEGIN{print $sl / $so}")"
+  fi
+}
+printf '| what | clip | threads | tool | median s | frames/s | peak RSS MB | speed-up |\n|---|---|---|---|---|---|---|---|\n'
+if [ -n "${FEATURES:-}" ]; then
+  # One feature at a time (no model), 1080p: FEATURES="float_ssim cambi ..."
+  for f in $FEATURES; do
+    for th in ${THREADS:-1 $all}; do compare "$f" b1080 "$th" -n --feature "$f"; done
+  done
+else
+  for clip in b1080 b2160; do
+    for th in ${THREADS:-1 $all}; do compare vmaf_v0.6.1 "$clip" "$th"; done
+  done
+fi
