@@ -21,8 +21,14 @@ pub static PSNR: KernelSource = KernelSource {
     functions: &["psnr_sse_u8", "psnr_sse_u16"],
 };
 
+pub static MOTION: KernelSource = KernelSource {
+    name: "motion",
+    source: include_str!("../kernels/motion.cu"),
+    functions: &["motion_sad_u8", "motion_sad_u16", "motion_keep_rows"],
+};
+
 /// Every kernel source of the crate.
-pub static ALL: &[&KernelSource] = &[&PSNR];
+pub static ALL: &[&KernelSource] = &[&PSNR, &MOTION];
 
 #[cfg(test)]
 mod tests {

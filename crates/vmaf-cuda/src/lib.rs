@@ -29,6 +29,7 @@ pub use device::{CounterSnapshot, CudaDevice};
 #[cfg(feature = "fault-injection")]
 pub use fault::injection;
 pub use fault::FaultPlan;
+pub use features::motion::CudaMotion;
 pub use features::psnr::CudaPsnr;
 pub use nvrtc::compiled_count;
 pub use picture::{CudaPicture, CudaPlane, DevicePicture};
@@ -37,7 +38,7 @@ use vmaf_core::ExtractorSpec;
 
 /// Every CUDA extractor. Adding one is a module under `features/`, its
 /// kernel under `kernels/`, and a line here.
-pub static EXTRACTORS: &[&ExtractorSpec] = &[&features::psnr::SPEC];
+pub static EXTRACTORS: &[&ExtractorSpec] = &[&features::psnr::SPEC, &features::motion::SPEC];
 
 #[cfg(test)]
 mod tests {

@@ -2,4 +2,5 @@
 //! `SPEC` and provides the same features and options as the CPU module of
 //! the same name.
 
+pub mod motion;
 pub mod psnr;
