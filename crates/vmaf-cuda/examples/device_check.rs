@@ -33,7 +33,7 @@ use std::time::Instant;
 
 use vmaf::{Backend, ChromaSampling, FeatureCollector, Geometry, Picture, PictureData, Report, Scorer};
 use vmaf_core::{CpuLevel, CreateArgs, Extractor, FeatureSink, FramePair, Options};
-use vmaf_cuda::{CudaDevice, CudaPsnr, DevicePicture};
+use vmaf_cuda::{CudaDevice, CudaMotion, CudaPsnr, DevicePicture};
 
 #[path = "device_check/vif.rs"]
 mod vif;
@@ -752,6 +752,444 @@ fn throughput(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
     Ok(())
 }
 
+// ------------------------------------------------------------------- motion
+//
+// CUDA `motion` against the CPU `motion` at the scalar level. On a
+// mismatch a row names the first differing (frame, feature, values) and
+// the integer SADs: the CUDA kernel's sum of that frame, and the sum the
+// CPU score implies (score x 256 x pixels, exact for fps weight 1 and
+// unclipped scores), so a kernel bug shows as the size of the SAD error.
+
+const MOTION_OPTION_SETS: &[&[(&str, &str)]] = &[
+    &[],
+    &[("motion_five_frame_window", "true"), ("motion_moving_average", "true")],
+    &[("motion_blend_factor", "0.5"), ("motion_blend_offset", "3"), ("motion_fps_weight", "1.5"), ("debug", "true")],
+    &[("motion_max_val", "2.5"), ("motion_five_frame_window", "true")],
+    &[("motion_force_zero", "true")],
+];
+
+fn motion_options(opts: &[(&str, &str)]) -> Options {
+    Options::parse("motion", vmaf_cuda::features::motion::SPEC.options, opts.iter().copied())
+        .expect("valid motion options")
+}
+
+fn cpu_motion(o: &Options, g: Geometry) -> Box<dyn Extractor> {
+    (vmaf_cpu::features::integer_motion::SPEC.create)(&CreateArgs {
+        options: o,
+        geometry: g,
+        cpu_level: CpuLevel::Scalar,
+        device: None,
+    })
+    .expect("cpu motion")
+}
+
+/// Where motion input comes from on the CUDA side.
+#[derive(Clone, Copy, PartialEq)]
+enum MotionInput {
+    Host,
+    /// Pitched device pictures, and no byte may be uploaded by submit.
+    Device,
+    /// Frame i+1 submitted before frame i is collected.
+    Pipelined,
+}
+
+/// CPU scalar vs CUDA motion over `frames`; Ok(values compared) or the
+/// first difference with its SADs.
+fn motion_compare(
+    dev: &CudaDevice,
+    g: Geometry,
+    opts: &[(&str, &str)],
+    frames: &[(Picture, Picture)],
+    input: MotionInput,
+) -> Result<usize, String> {
+    let o = motion_options(opts);
+    let want = run_extractor(&mut *cpu_motion(&o, g), frames)?;
+    let mut ex = CudaMotion::new(dev, &o, g).map_err(e2s)?;
+    let mut sink = FeatureSink::new();
+    let mut sads: Vec<Option<u64>> = Vec::with_capacity(frames.len());
+    match input {
+        MotionInput::Host => {
+            for (i, (r, d)) in frames.iter().enumerate() {
+                ex.submit_host(r, d, i as u32).map_err(e2s)?;
+                ex.collect_frame(i as u32, &mut sink).map_err(e2s)?;
+                sads.push(ex.last_sad());
+            }
+        }
+        MotionInput::Pipelined => {
+            for (i, (r, d)) in frames.iter().enumerate() {
+                ex.submit_host(r, d, i as u32).map_err(e2s)?;
+                if i > 0 {
+                    ex.collect_frame(i as u32 - 1, &mut sink).map_err(e2s)?;
+                    sads.push(ex.last_sad());
+                }
+            }
+            ex.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
+            sads.push(ex.last_sad());
+        }
+        MotionInput::Device => {
+            let (mut dr, mut dd) =
+                (DevicePicture::new(dev, g).map_err(e2s)?, DevicePicture::new(dev, g).map_err(e2s)?);
+            for (i, (r, d)) in frames.iter().enumerate() {
+                dr.upload(r).map_err(e2s)?;
+                dd.upload(d).map_err(e2s)?;
+                let before = dev.counters();
+                ex.submit_device(&dr.picture(), &dd.picture(), i as u32).map_err(e2s)?;
+                let up = dev.counters().since(&before).htod_bytes;
+                if up != 0 {
+                    return Err(format!("device-resident submit of frame {i} uploaded {up} bytes"));
+                }
+                ex.collect_frame(i as u32, &mut sink).map_err(e2s)?;
+                sads.push(ex.last_sad());
+            }
+        }
+    }
+    ex.flush(&mut sink).map_err(e2s)?;
+    let got: Vec<(u16, u32, u64)> = sink.entries().iter().map(|e| (e.slot, e.index, e.value.to_bits())).collect();
+    if got == want {
+        return Ok(got.len());
+    }
+    let names = ex.feature_names();
+    let pixels = g.width as f64 * g.height as f64;
+    let k = got.iter().zip(&want).position(|(a, b)| a != b).unwrap_or(got.len().min(want.len()));
+    let show = |e: Option<&(u16, u32, u64)>| {
+        e.map_or("none".to_string(), |&(slot, i, v)| {
+            let name = names.get(slot as usize).map_or("?", String::as_str);
+            format!("frame {i} {name} = {:.17}", f64::from_bits(v))
+        })
+    };
+    let (a, b) = (got.get(k), want.get(k));
+    let frame = a.or(b).map_or(0, |e| e.1 as usize);
+    let cpu_sad = b.map(|e| f64::from_bits(e.2) * 256.0 * pixels);
+    Err(format!(
+        "{} entries vs {}; first difference at #{k}: CUDA {} vs CPU {}; frame {frame} SAD: CUDA {:?}, CPU implied {:?}; CUDA SADs of all frames {:?}",
+        got.len(),
+        want.len(),
+        show(a),
+        show(b),
+        sads.get(frame).copied().flatten(),
+        cpu_sad,
+        &sads[..sads.len().min(8)],
+    ))
+}
+
+/// `n` frames of a random texture drifting by (frame, frame / 2) samples,
+/// with a few frames repeated, so scores vary and some are zero.
+fn moving_frames(g: Geometry, n: usize, seed: u64) -> Frames {
+    let big = Geometry::new(g.width + 2 * n as u32, g.height + n as u32, g.sampling, g.bit_depth).expect("geometry");
+    let texture = picture(big, Fill::Random(seed));
+    (0..n)
+        .map(|i| {
+            let step = if i % 5 == 4 { i - 1 } else { i };
+            let (dx, dy) = (2 * step, step / 2);
+            let mut r = Picture::new(g);
+            match (r.data_mut(), texture.data()) {
+                (PictureData::U8(a), PictureData::U8(b)) => a.iter_mut().zip(b).for_each(|(p, t)| {
+                    for y in 0..p.height() {
+                        let row = t.row((y + dy).min(t.height() - 1));
+                        let w = p.width();
+                        p.row_mut(y).copy_from_slice(&row[dx.min(row.len() - w)..][..w]);
+                    }
+                }),
+                (PictureData::U16(a), PictureData::U16(b)) => a.iter_mut().zip(b).for_each(|(p, t)| {
+                    for y in 0..p.height() {
+                        let row = t.row((y + dy).min(t.height() - 1));
+                        let w = p.width();
+                        p.row_mut(y).copy_from_slice(&row[dx.min(row.len() - w)..][..w]);
+                    }
+                }),
+                _ => unreachable!("same geometry"),
+            }
+            let d = distort(&r, seed + i as u64);
+            (r, d)
+        })
+        .collect()
+}
+
+fn motion_score(backend: Backend, g: Geometry, opts: &[(&str, &str)], frames: &[(Picture, Picture)]) -> vmaf::Result<Report> {
+    let mut s = Scorer::builder(g).backend(backend).feature("motion", opts)?.build()?;
+    for (r, d) in frames {
+        let (a, b) = s.frame_slot();
+        copy_into(a, r);
+        copy_into(b, d);
+        s.commit_frame()?;
+    }
+    s.finish()
+}
+
+fn motion_parity(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), String> {
+    // Every clip, every option set, scalar CPU vs CUDA host input; and
+    // once through the Scorer (registry, engine) with default options.
+    for pair in &pairs_in(clips) {
+        let (g, frames) = load_pair(clips, pair, usize::MAX)?;
+        let mut values = 0;
+        let mut bad = None;
+        for opts in MOTION_OPTION_SETS {
+            match motion_compare(dev, g, opts, &frames, MotionInput::Host) {
+                Ok(n) => values += n,
+                Err(e) => {
+                    bad = Some(format!("options {opts:?}: {e}"));
+                    break;
+                }
+            }
+        }
+        if bad.is_none() {
+            let cpu = motion_score(Backend::Cpu, g, &[], &frames).map_err(e2s)?;
+            let cuda = motion_score(Backend::Cuda { device: dev.ordinal() }, g, &[], &frames).map_err(e2s)?;
+            if let Err(e) = same(&cpu.collector, &cuda.collector) {
+                bad = Some(format!("through the Scorer: {e}"));
+            }
+        }
+        match bad {
+            None => t.check(
+                format!("motion parity {pair}"),
+                format!("{} frames x {} option sets, {values} values bit-identical", frames.len(), MOTION_OPTION_SETS.len()),
+                true,
+            ),
+            Some(e) => t.check(format!("motion parity {pair}"), e, false),
+        }
+    }
+
+    // Moving texture, 24 frames, every bit depth: real motion2 / motion3.
+    let mut bad = Vec::new();
+    let mut values = 0;
+    for bpc in [8u8, 10, 12, 16] {
+        let g = Geometry::new(577, 323, ChromaSampling::Cs420, bpc).map_err(e2s)?;
+        let frames = moving_frames(g, 24, bpc as u64);
+        for opts in MOTION_OPTION_SETS {
+            match motion_compare(dev, g, opts, &frames, MotionInput::Host) {
+                Ok(n) => values += n,
+                Err(e) if bad.is_empty() => bad.push(format!("{bpc}-bit {opts:?}: {e}")),
+                Err(_) => {}
+            }
+        }
+    }
+    t.check(
+        "motion parity moving texture (577x323, 24 frames, 8/10/12/16-bit, 5 option sets)",
+        if bad.is_empty() { format!("{values} values bit-identical") } else { bad.join("; ") },
+        bad.is_empty(),
+    );
+
+    // Hostile: tiny and odd sizes, several tiles per row, all-zero /
+    // all-max / random / alternating extremes, in both windows.
+    let (mut cases, mut bad) = (0, Vec::new());
+    for bpc in [8u8, 10, 12, 16] {
+        for h in [1u32, 2, 3, 8] {
+            for w in (1u32..=65).chain([255, 256, 257, 600]) {
+                let g = Geometry::new(w, h, ChromaSampling::Cs400, bpc).map_err(e2s)?;
+                let seed = (w * 131 + h * 7 + bpc as u32) as u64;
+                let z = picture(g, Fill::Zero);
+                let frames = vec![
+                    (picture(g, Fill::Random(seed)), z.clone()),
+                    (picture(g, Fill::Zero), z.clone()),
+                    (picture(g, Fill::Max), z.clone()),
+                    (picture(g, Fill::Random(seed + 1)), z.clone()),
+                    (picture(g, Fill::Max), z.clone()),
+                    (picture(g, Fill::Zero), z.clone()),
+                ];
+                for opts in &MOTION_OPTION_SETS[..2] {
+                    cases += 1;
+                    if let Err(e) = motion_compare(dev, g, opts, &frames, MotionInput::Host) {
+                        if bad.len() < 2 {
+                            bad.push(format!("{w}x{h} {bpc}-bit {opts:?}: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    t.check(
+        "motion parity synthetic (w 1..65/255/256/257/600, h 1/2/3/8, 8-16 bit, zero/max/random, 1- and 2-frame windows)",
+        if bad.is_empty() { format!("{cases} cases x 6 frames identical") } else { format!("mismatch: {bad:?}") },
+        bad.is_empty(),
+    );
+
+    // The largest sums: 4K 16-bit, alternating columns 0 / max against
+    // the opposite pattern (vertical pass at +-65535 everywhere).
+    let g = Geometry::new(3840, 2160, ChromaSampling::Cs400, 16).map_err(e2s)?;
+    let mut a = Picture::new(g);
+    let mut b = Picture::new(g);
+    if let (PictureData::U16(pa), PictureData::U16(pb)) = (a.data_mut(), b.data_mut()) {
+        pa[0].data_mut().iter_mut().enumerate().for_each(|(i, v)| *v = if i % 2 == 0 { 65535 } else { 0 });
+        pb[0].data_mut().iter_mut().enumerate().for_each(|(i, v)| *v = if i % 2 == 0 { 0 } else { 65535 });
+    }
+    let frames = vec![(a.clone(), a.clone()), (b.clone(), b), (a.clone(), a)];
+    let r = motion_compare(dev, g, &[("motion_max_val", "10000")], &frames, MotionInput::Host);
+    t.check("motion parity 4K 16-bit alternating full-scale", r.as_ref().map_or_else(String::clone, |n| format!("{n} values identical")), r.is_ok());
+
+    // Device-resident (pitched) input, and pipelined host input.
+    let mut n = 0;
+    let mut bad = None;
+    for (w, h, s, bpc) in [
+        (577u32, 323u32, ChromaSampling::Cs420, 8u8),
+        (1, 1, ChromaSampling::Cs420, 10),
+        (65, 9, ChromaSampling::Cs422, 12),
+        (1920, 1080, ChromaSampling::Cs420, 10),
+        (33, 17, ChromaSampling::Cs400, 16),
+    ] {
+        let g = Geometry::new(w, h, s, bpc).map_err(e2s)?;
+        let frames = moving_frames(g, 6, 40 + w as u64);
+        for opts in &MOTION_OPTION_SETS[..2] {
+            match motion_compare(dev, g, opts, &frames, MotionInput::Device) {
+                Ok(_) => n += 1,
+                Err(e) => {
+                    bad.get_or_insert(format!("{w}x{h} {bpc}-bit {opts:?}: {e}"));
+                }
+            }
+        }
+    }
+    t.check(
+        "motion parity device-resident input (pitched, 0 bytes uploaded)",
+        bad.clone().unwrap_or(format!("{n} geometry/option cases identical")),
+        bad.is_none(),
+    );
+    let g = Geometry::new(1280, 720, ChromaSampling::Cs420, 10).map_err(e2s)?;
+    let frames = moving_frames(g, 12, 77);
+    let mut bad = None;
+    for opts in MOTION_OPTION_SETS {
+        if let Err(e) = motion_compare(dev, g, opts, &frames, MotionInput::Pipelined) {
+            bad.get_or_insert(format!("{opts:?}: {e}"));
+        }
+    }
+    // A third frame in flight is refused, not silently overwritten.
+    let o = motion_options(&[]);
+    let mut ex = CudaMotion::new(dev, &o, g).map_err(e2s)?;
+    ex.submit_host(&frames[0].0, &frames[0].1, 0).map_err(e2s)?;
+    ex.submit_host(&frames[1].0, &frames[1].1, 1).map_err(e2s)?;
+    let refused = ex.submit_host(&frames[2].0, &frames[2].1, 2).is_err();
+    let skipped = ex.submit_host(&frames[2].0, &frames[2].1, 5).is_err();
+    t.check(
+        "motion parity pipelined (2-slot ring, 12 frames 720p 10-bit, 5 option sets)",
+        format!("{}; 3rd frame in flight refused: {refused}; out-of-order index refused: {skipped}", bad.clone().unwrap_or("identical".into())),
+        bad.is_none() && refused && skipped,
+    );
+    Ok(())
+}
+
+fn motion_counters_and_fps(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
+    let g = Geometry::new(1920, 1080, ChromaSampling::Cs420, 8).map_err(e2s)?;
+    let frames = moving_frames(g, 4, 9);
+    let mut s = Scorer::builder(g)
+        .backend(Backend::Cuda { device: dev.ordinal() })
+        .feature("motion", &[])
+        .map_err(e2s)?
+        .build()
+        .map_err(e2s)?;
+    let mut k = 0usize;
+    let mut feed = |s: &mut Scorer, n: usize| -> Result<(), String> {
+        for _ in 0..n {
+            let (a, b) = s.frame_slot();
+            copy_into(a, &frames[k % 4].0);
+            copy_into(b, &frames[k % 4].1);
+            k += 1;
+            s.commit_frame().map_err(e2s)?;
+        }
+        Ok(())
+    };
+    feed(&mut s, 5)?;
+    let n = 100u64;
+    let c0 = dev.counters();
+    feed(&mut s, n as usize)?;
+    let c = dev.counters().since(&c0);
+    drop(s.finish().map_err(e2s)?);
+    let luma = g.width as u64 * g.height as u64;
+    let label = "motion 1080p 8-bit";
+    t.check(
+        format!("counters {label}: device allocations / frame"),
+        format!("{}", c.device_allocs as f64 / n as f64),
+        c.device_allocs == 0 && c.pinned_allocs == 0,
+    );
+    t.check(format!("counters {label}: host waits / frame"), format!("{}", c.host_waits as f64 / n as f64), c.host_waits <= n);
+    t.check(
+        format!("counters {label}: bytes up / frame (formula: reference luma {luma})"),
+        format!("{}", c.htod_bytes / n),
+        c.htod_bytes == n * luma,
+    );
+    t.check(format!("counters {label}: bytes down / frame"), format!("{}", c.dtoh_bytes / n), c.dtoh_bytes == n * 8);
+    t.check(format!("counters {label}: kernel launches / frame"), format!("{}", c.launches as f64 / n as f64), c.launches == n);
+
+    // The extractor's own frame path: no heap allocation.
+    let o = motion_options(&[("motion_five_frame_window", "true")]);
+    let mut ex = CudaMotion::new(dev, &o, g).map_err(e2s)?;
+    let mut sink = FeatureSink::new();
+    for i in 0..5u32 {
+        let (r, d) = &frames[i as usize % 4];
+        ex.submit_host(r, d, i).map_err(e2s)?;
+        ex.collect_frame(i, &mut sink).map_err(e2s)?;
+        sink.clear();
+    }
+    let a0 = allocations();
+    for i in 5..105u32 {
+        let (r, d) = &frames[i as usize % 4];
+        ex.submit_host(r, d, i).map_err(e2s)?;
+        ex.collect_frame(i, &mut sink).map_err(e2s)?;
+        sink.clear();
+    }
+    let a = allocations() - a0;
+    t.check("motion extractor frame path: host heap allocations in 100 frames", a.to_string(), a == 0);
+
+    let o = motion_options(&[]);
+    for (label, w, h, bpc, n) in [
+        ("1080p 8-bit", 1920u32, 1080u32, 8u8, 300u32),
+        ("4K 8-bit", 3840, 2160, 8, 120),
+        ("4K 10-bit", 3840, 2160, 10, 100),
+    ] {
+        let g = Geometry::new(w, h, ChromaSampling::Cs420, bpc).map_err(e2s)?;
+        let pics = [picture(g, Fill::Random(5)), picture(g, Fill::Random(6))];
+        let d = picture(g, Fill::Zero);
+        let mut sink = FeatureSink::new();
+        let mut ex = CudaMotion::new(dev, &o, g).map_err(e2s)?;
+        for i in 0..5 {
+            ex.submit_host(&pics[i as usize % 2], &d, i).map_err(e2s)?;
+            ex.collect_frame(i, &mut sink).map_err(e2s)?;
+        }
+        sink.clear();
+        let t0 = Instant::now();
+        for i in 5..5 + n {
+            ex.submit_host(&pics[i as usize % 2], &d, i).map_err(e2s)?;
+            ex.collect_frame(i, &mut sink).map_err(e2s)?;
+            sink.clear();
+        }
+        let seq = n as f64 / t0.elapsed().as_secs_f64();
+        let t0 = Instant::now();
+        let first = 5 + n;
+        ex.submit_host(&pics[first as usize % 2], &d, first).map_err(e2s)?;
+        for i in first + 1..first + n {
+            ex.submit_host(&pics[i as usize % 2], &d, i).map_err(e2s)?;
+            ex.collect_frame(i - 1, &mut sink).map_err(e2s)?;
+            sink.clear();
+        }
+        ex.collect_frame(first + n - 1, &mut sink).map_err(e2s)?;
+        let piped = n as f64 / t0.elapsed().as_secs_f64();
+        let mut dps = [DevicePicture::new(dev, g).map_err(e2s)?, DevicePicture::new(dev, g).map_err(e2s)?];
+        for (dp, p) in dps.iter_mut().zip(&pics) {
+            dp.upload(p).map_err(e2s)?;
+        }
+        let mut exd = CudaMotion::new(dev, &o, g).map_err(e2s)?;
+        let t0 = Instant::now();
+        for i in 0..n {
+            let p = dps[i as usize % 2].picture();
+            exd.submit_device(&p, &p, i).map_err(e2s)?;
+            exd.collect_frame(i, &mut sink).map_err(e2s)?;
+            sink.clear();
+        }
+        let resident = n as f64 / t0.elapsed().as_secs_f64();
+        let mut cpu = cpu_motion(&o, g);
+        let m = (n / 10).max(5);
+        let t0 = Instant::now();
+        for i in 0..m {
+            cpu.submit(&FramePair { reference: &pics[i as usize % 2], distorted: &d, index: i }).map_err(e2s)?;
+            cpu.collect(i, &mut sink).map_err(e2s)?;
+            sink.clear();
+        }
+        let cpu_fps = m as f64 / t0.elapsed().as_secs_f64();
+        t.info(
+            format!("fps motion {label}"),
+            format!("CUDA host input {seq:.0} (pipelined {piped:.0}), device input {resident:.0}; CPU scalar 1 thread {cpu_fps:.0}"),
+        );
+    }
+    Ok(())
+}
+
 #[cfg(feature = "fault-injection")]
 fn fault_injection(t: &mut Table, dev: CudaDevice, clips: &Path) -> Result<(), String> {
     use vmaf_cuda::injection;
@@ -1390,6 +1828,8 @@ fn main() -> ExitCode {
     section(&mut t, "throughput", |t| throughput(t, &dev));
     section(&mut t, "vif", |t| vif::vif_checks(t, &dev, &clips));
     adm_checks(&mut t, &dev, &clips);
+    section(&mut t, "motion parity", |t| motion_parity(t, &dev, &clips));
+    section(&mut t, "motion counters and fps", |t| motion_counters_and_fps(t, &dev));
     t.info("modules loaded on the device", dev.loaded_modules().to_string());
     #[cfg(feature = "fault-injection")]
     section(&mut t, "fault injection", |t| fault_injection(t, dev, &clips));

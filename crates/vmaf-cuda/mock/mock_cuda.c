@@ -265,15 +265,27 @@ struct plane_set {
     unsigned int width[3], height[3], planes, unused;
 };
 
+/* Kernel argument of motion_sad_* in kernels/motion.cu. */
+struct sad_args {
+    unsigned long long prev, cur, prev_pitch, cur_pitch;
+    unsigned int width, height, shift, unused;
+};
+
 struct op {
     enum op_kind kind;
     char *dst;
     const char *src;
     size_t n;
-    int function; /* 1: psnr_sse_u8, 2: psnr_sse_u16 */
+    /* 1: psnr_sse_u8, 2: psnr_sse_u16, 3: motion_sad_u8, 4: motion_sad_u16,
+       5: motion_keep_rows */
+    int function;
     unsigned grid_y;
     struct plane_set set;
     unsigned long long *sums;
+    struct sad_args sad;
+    /* motion_keep_rows: src, src_pitch, dst, dst_pitch; row bytes, rows */
+    unsigned long long keep[4];
+    unsigned keep_row_bytes, keep_height;
 };
 
 struct stream {
@@ -287,8 +299,76 @@ struct event {
     struct stream *recorded_on;
 };
 
+static int mirror(int i, int n)
+{
+    if (n == 1)
+        return 0;
+    for (;;) {
+        if (i < 0)
+            i = -i;
+        else if (i >= n)
+            i = 2 * n - 2 - i;
+        else
+            return i;
+    }
+}
+
+static long long motion_sample(const struct op *o, unsigned long long base, unsigned long long pitch, int y, int x)
+{
+    const char *row = (const char *)(uintptr_t)base + (size_t)y * pitch;
+    if (o->function == 3)
+        return ((const unsigned char *)row)[x];
+    unsigned short v;
+    memcpy(&v, row + 2 * (size_t)x, 2);
+    return v;
+}
+
+/* The integer motion SAD by its definition (not the GPU's tiling). */
+static void run_motion(const struct op *o)
+{
+    static const long long taps[5] = { 3571, 16004, 26386, 16004, 3571 };
+    const struct sad_args *a = &o->sad;
+    int w = (int)a->width, h = (int)a->height;
+    long long *row = malloc(sizeof *row * (size_t)w);
+    if (!row)
+        abort();
+    unsigned long long total = 0;
+    for (int i = 0; i < h; i++) {
+        for (int j = 0; j < w; j++) {
+            long long acc = 0;
+            for (int k = 0; k < 5; k++) {
+                int r = mirror(i + k - 2, h);
+                acc += taps[k] * (motion_sample(o, a->prev, a->prev_pitch, r, j) -
+                                  motion_sample(o, a->cur, a->cur_pitch, r, j));
+            }
+            row[j] = (acc + (1ll << (a->shift - 1))) >> a->shift;
+        }
+        unsigned int row_sum = 0;
+        for (int j = 0; j < w; j++) {
+            long long acc = 0;
+            for (int k = 0; k < 5; k++)
+                acc += taps[k] * row[mirror(j + k - 2, w)];
+            long long v = (acc + (1 << 15)) >> 16;
+            row_sum += (unsigned int)(v < 0 ? -v : v);
+        }
+        total += row_sum;
+    }
+    free(row);
+    o->sums[0] += total;
+}
+
 static void run_kernel(const struct op *o)
 {
+    if (o->function == 3 || o->function == 4) {
+        run_motion(o);
+        return;
+    }
+    if (o->function == 5) {
+        for (unsigned y = 0; y < o->keep_height; y++)
+            memcpy((char *)(uintptr_t)(o->keep[2] + y * o->keep[3]),
+                   (const char *)(uintptr_t)(o->keep[0] + y * o->keep[1]), o->keep_row_bytes);
+        return;
+    }
     for (unsigned p = 0; p < o->grid_y; p++) {
         unsigned long long acc = 0;
         for (unsigned y = 0; y < o->set.height[p]; y++) {
@@ -337,7 +417,15 @@ static void pending_use_check(const char *p, size_t n)
         for (size_t i = 0; i < s->len; i++) {
             const struct op *o = &s->ops[i];
             int uses = 0;
-            if (o->kind == KERNEL) {
+            if (o->kind == KERNEL && (o->function == 3 || o->function == 4)) {
+                const struct sad_args *a = &o->sad;
+                uses = overlaps(p, n, (const char *)(uintptr_t)a->prev, a->height * a->prev_pitch) ||
+                       overlaps(p, n, (const char *)(uintptr_t)a->cur, a->height * a->cur_pitch) ||
+                       overlaps(p, n, (const char *)o->sums, 8);
+            } else if (o->kind == KERNEL && o->function == 5) {
+                uses = overlaps(p, n, (const char *)(uintptr_t)o->keep[0], o->keep_height * o->keep[1]) ||
+                       overlaps(p, n, (const char *)(uintptr_t)o->keep[2], o->keep_height * o->keep[3]);
+            } else if (o->kind == KERNEL) {
                 for (unsigned k = 0; k < o->grid_y; k++) {
                     size_t h = o->set.height[k];
                     uses |= overlaps(p, n, (const char *)(uintptr_t)o->set.ref[k], h * o->set.ref_pitch[k]) ||
@@ -537,7 +625,7 @@ CUresult cuModuleUnload(CUmodule m)
     return OK;
 }
 
-static char fn_u8, fn_u16;
+static char fn_u8, fn_u16, fn_motion_u8, fn_motion_u16, fn_keep;
 
 CUresult cuModuleGetFunction(CUfunction *f, CUmodule m, const char *name)
 {
@@ -547,6 +635,12 @@ CUresult cuModuleGetFunction(CUfunction *f, CUmodule m, const char *name)
         *f = &fn_u8;
     else if (!strcmp(name, "psnr_sse_u16"))
         *f = &fn_u16;
+    else if (!strcmp(name, "motion_sad_u8"))
+        *f = &fn_motion_u8;
+    else if (!strcmp(name, "motion_sad_u16"))
+        *f = &fn_motion_u16;
+    else if (!strcmp(name, "motion_keep_rows"))
+        *f = &fn_keep;
     else
         return NOT_FOUND;
     return OK;
@@ -559,6 +653,25 @@ CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz, uns
     (void)extra;
     if (need_ctx())
         return INVALID_CONTEXT;
+    if (f == &fn_motion_u8 || f == &fn_motion_u16 || f == &fn_keep) {
+        if (gx == 0 || gy != 1 || gz != 1 || bx != 256 || by != 1 || bz != 1)
+            return INVALID_VALUE;
+        struct op o = { .kind = KERNEL, .grid_y = 1 };
+        if (f == &fn_keep) {
+            o.function = 5;
+            for (int k = 0; k < 4; k++)
+                memcpy(&o.keep[k], params[k], 8);
+            memcpy(&o.keep_row_bytes, params[4], 4);
+            memcpy(&o.keep_height, params[5], 4);
+        } else {
+            o.function = f == &fn_motion_u8 ? 3 : 4;
+            memcpy(&o.sad, params[0], sizeof o.sad);
+            memcpy(&o.sums, params[1], sizeof o.sums);
+            if (o.sad.shift < 8 || o.sad.shift > 16)
+                return INVALID_VALUE;
+        }
+        return enqueue(s, o);
+    }
     if (f != &fn_u8 && f != &fn_u16)
         return INVALID_HANDLE;
     if (gx == 0 || gy == 0 || gy > 3 || gz != 1 || bx != 256 || by != 1 || bz != 1)

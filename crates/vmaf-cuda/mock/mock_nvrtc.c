@@ -57,7 +57,9 @@ nvrtcResult nvrtcCompileProgram(struct program *p, int n, const char *const *opt
         if (!strncmp(opts[i], "--gpu-architecture=sm_", 22))
             arch = 1;
     }
-    if (!arch || !strstr(p->src, "psnr_sse_u8") || !strstr(p->src, "psnr_sse_u16"))
+    int psnr = strstr(p->src, "psnr_sse_u8") && strstr(p->src, "psnr_sse_u16");
+    int motion = strstr(p->src, "motion_sad_u8") && strstr(p->src, "motion_sad_u16");
+    if (!arch || !(psnr || motion))
         return 6;
     snprintf(p->image, sizeof p->image, "MOCKCUBIN");
     p->compiled = 1;

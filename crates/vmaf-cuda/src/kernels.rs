@@ -50,8 +50,14 @@ pub static ADM: KernelSource = KernelSource {
     ],
 };
 
+pub static MOTION: KernelSource = KernelSource {
+    name: "motion",
+    source: include_str!("../kernels/motion.cu"),
+    functions: &["motion_sad_u8", "motion_sad_u16", "motion_keep_rows"],
+};
+
 /// Every kernel source of the crate.
-pub static ALL: &[&KernelSource] = &[&PSNR, &VIF, &ADM];
+pub static ALL: &[&KernelSource] = &[&PSNR, &VIF, &ADM, &MOTION];
 
 #[cfg(test)]
 mod tests {

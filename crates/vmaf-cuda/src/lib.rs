@@ -30,6 +30,7 @@ pub use device::{CounterSnapshot, CudaDevice};
 pub use fault::injection;
 pub use fault::FaultPlan;
 pub use features::adm::CudaAdm;
+pub use features::motion::CudaMotion;
 pub use features::psnr::CudaPsnr;
 pub use features::vif::CudaVif;
 pub use nvrtc::compiled_count;
@@ -43,6 +44,7 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::psnr::SPEC,
     &features::vif::SPEC,
     &features::adm::SPEC,
+    &features::motion::SPEC,
 ];
 
 #[cfg(test)]

@@ -3,5 +3,6 @@
 //! the same name.
 
 pub mod adm;
+pub mod motion;
 pub mod psnr;
 pub mod vif;

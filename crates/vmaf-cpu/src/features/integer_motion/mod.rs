@@ -19,6 +19,10 @@
 //!
 //! Kernels: `scalar.rs` (reference) and `x86.rs` (AVX2, also used at the
 //! AVX-512 level), chosen from `CreateArgs::cpu_level`.
+//!
+//! Everything after the integer SAD (the score formula, per-frame output,
+//! and motion2/motion3 at flush) is [`MotionHost`], public so that the
+//! device backends share it instead of copying it.
 
 mod scalar;
 #[cfg(target_arch = "x86_64")]
@@ -26,13 +30,16 @@ mod x86;
 
 /// Border rule shared with float motion.
 pub(crate) use scalar::reflect;
+/// The fixed point the device kernels must reproduce.
+pub use scalar::{vertical_shift, TAPS};
 
 use vmaf_core::{
-    CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, OptionSpec,
-    PictureData, Pixel, Plane, Result,
+    CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry,
+    OptionSpec, Options, PictureData, Pixel, Plane, Result,
 };
 
-static OPTIONS: &[OptionSpec] = &[
+/// The option table, shared with the device backends.
+pub static OPTIONS: &[OptionSpec] = &[
     OptionSpec::bool("motion_force_zero", false, "forcing motion score to zero").param("force_0"),
     OptionSpec::double(
         "motion_blend_factor",
@@ -82,13 +89,14 @@ static OPTIONS: &[OptionSpec] = &[
 ];
 
 const SAD: &str = "VMAF_integer_feature_motion_sad_score";
-const PROVIDED: &[&str] = &[
+/// The features provided, shared with the device backends.
+pub const PROVIDED_FEATURES: &[&str] = &[
     SAD,
     "VMAF_integer_feature_motion_score",
     "VMAF_integer_feature_motion2_score",
     "VMAF_integer_feature_motion3_score",
 ];
-// Slots of `PROVIDED` in `feature_names`.
+// Slots of `PROVIDED_FEATURES` in `feature_names`.
 const SLOT_SAD: usize = 0;
 const SLOT_MOTION: usize = 1;
 const SLOT_MOTION2: usize = 2;
@@ -97,7 +105,7 @@ const SLOT_MOTION3: usize = 3;
 pub static SPEC: ExtractorSpec = ExtractorSpec {
     name: "motion",
     backend: vmaf_core::BackendKind::Cpu,
-    provided_features: PROVIDED,
+    provided_features: PROVIDED_FEATURES,
     options: OPTIONS,
     temporal: true,
     create,
@@ -123,10 +131,11 @@ enum History {
     U16([Plane<u16>; 2]),
 }
 
-struct Motion {
+/// The host side of integer motion, common to every backend: turns each
+/// frame's integer SAD into its score, writes the per-frame features, and
+/// computes motion2 and motion3 of every frame at end of stream.
+pub struct MotionHost {
     names: Vec<String>,
-    level: Level,
-    bpc: u32,
     pixels: f64,
     force_zero: bool,
     five_frame_window: bool,
@@ -136,6 +145,14 @@ struct Motion {
     max_val: f64,
     blend_factor: f64,
     blend_offset: f64,
+    /// SAD score of every frame so far, by index.
+    sad: Vec<f64>,
+}
+
+struct Motion {
+    host: MotionHost,
+    level: Level,
+    bpc: u32,
     history: History,
     /// Slot of `history` holding the most recent frame.
     newest: usize,
@@ -143,12 +160,9 @@ struct Motion {
     held: usize,
     /// Vertical-pass row with its mirrored border.
     row: Vec<i32>,
-    /// SAD score of every frame so far, by index.
-    sad: Vec<f64>,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
-    let o = args.options;
     let g = args.geometry;
     let (w, h) = (g.width as usize, g.height as usize);
     let level = match args.cpu_level {
@@ -164,24 +178,147 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
         History::U8([Plane::new(w, h), Plane::new(w, h)])
     };
     Ok(Box::new(Motion {
-        names: PROVIDED.iter().map(|f| o.feature_name(f)).collect(),
+        host: MotionHost::new(args.options, g),
         level,
         bpc: g.bit_depth as u32,
-        pixels: (w * h) as f64,
-        force_zero: o.bool("motion_force_zero"),
-        five_frame_window: o.bool("motion_five_frame_window"),
-        moving_average: o.bool("motion_moving_average"),
-        debug: o.bool("debug"),
-        fps_weight: o.double("motion_fps_weight"),
-        max_val: o.double("motion_max_val"),
-        blend_factor: o.double("motion_blend_factor"),
-        blend_offset: o.double("motion_blend_offset"),
         history,
         newest: 1,
         held: 0,
         row: vec![0; w + 2 * scalar::PAD],
-        sad: Vec::with_capacity(SAD_HISTORY_RESERVE),
     }))
+}
+
+impl MotionHost {
+    /// The host state for `options` (parsed against [`OPTIONS`]) on
+    /// pictures of `geometry`.
+    pub fn new(o: &Options, g: Geometry) -> Self {
+        MotionHost {
+            names: PROVIDED_FEATURES
+                .iter()
+                .map(|f| o.feature_name(f))
+                .collect(),
+            pixels: (g.width as usize * g.height as usize) as f64,
+            force_zero: o.bool("motion_force_zero"),
+            five_frame_window: o.bool("motion_five_frame_window"),
+            moving_average: o.bool("motion_moving_average"),
+            debug: o.bool("debug"),
+            fps_weight: o.double("motion_fps_weight"),
+            max_val: o.double("motion_max_val"),
+            blend_factor: o.double("motion_blend_factor"),
+            blend_offset: o.double("motion_blend_offset"),
+            sad: Vec::with_capacity(SAD_HISTORY_RESERVE),
+        }
+    }
+
+    /// Output names, indexed by sink slot.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// With `motion_force_zero` every score is 0 and no SAD is computed.
+    pub fn force_zero(&self) -> bool {
+        self.force_zero
+    }
+
+    /// How many frames back the SAD looks (1, or 2 with the five-frame
+    /// window); earlier frames score 0.
+    pub fn frames_back(&self) -> usize {
+        if self.five_frame_window {
+            2
+        } else {
+            1
+        }
+    }
+
+    /// Frames recorded so far: the index the next frame must have.
+    pub fn frames(&self) -> usize {
+        self.sad.len()
+    }
+
+    /// The score of a frame whose blurred difference sums to `sad`.
+    pub fn score(&self, sad: u64) -> f64 {
+        c_min(
+            sad as f64 / 256.0 / self.pixels * self.fps_weight,
+            self.max_val,
+        )
+    }
+
+    /// Stores frame `index`'s score; frames must come in stream order.
+    pub fn record(&mut self, index: u32, score: f64) -> Result<()> {
+        if index as usize != self.sad.len() {
+            return Err(out_of_order(self.sad.len(), index));
+        }
+        self.sad.push(score);
+        Ok(())
+    }
+
+    /// Writes the per-frame features of recorded frame `index`.
+    pub fn collect(&self, index: u32, sink: &mut FeatureSink) {
+        if let Some(&score) = self.sad.get(index as usize) {
+            sink.put(SLOT_SAD, index, score);
+            if self.debug {
+                sink.put(SLOT_MOTION, index, score);
+            }
+        }
+    }
+
+    /// End of stream: motion2 and motion3 of every recorded frame.
+    pub fn flush(&self, sink: &mut FeatureSink) {
+        let sad = &self.sad;
+        let n = sad.len();
+        if n == 0 {
+            return;
+        }
+        // With the five-frame window the first two frames have no score, and
+        // motion2 looks one frame back and one ahead (not at the frame itself).
+        let (first, back) = if self.five_frame_window {
+            (2, 1)
+        } else {
+            (1, 0)
+        };
+        let processed =
+            |m: f64| c_min(blend(m, self.blend_factor, self.blend_offset), self.max_val);
+        // The frames before `first` take the first real frame's value.
+        let stamp = if n > first {
+            processed(sad[first])
+        } else {
+            0.0
+        };
+        let mut prev_processed = 0.0;
+        for i in 0..n {
+            let motion2 = if i < first {
+                0.0
+            } else if i + 1 >= n {
+                sad[i]
+            } else if i - back >= first {
+                c_min(sad[i - back], sad[i + 1])
+            } else {
+                sad[i + 1]
+            };
+            sink.put(SLOT_MOTION2, i as u32, motion2);
+            let motion3 = if i < first {
+                prev_processed = stamp;
+                stamp
+            } else {
+                let p = processed(motion2);
+                let m = if self.moving_average {
+                    (p + prev_processed) / 2.0
+                } else {
+                    p
+                };
+                prev_processed = p;
+                m
+            };
+            sink.put(SLOT_MOTION3, i as u32, motion3);
+        }
+    }
+}
+
+fn out_of_order(expected: usize, got: u32) -> Error {
+    Error::Extractor {
+        feature: SPEC.name.into(),
+        msg: format!("expected frame {expected}, got frame {got}"),
+    }
 }
 
 /// C's `MIN(a, b)`: `b` unless `a < b`.
@@ -229,10 +366,10 @@ impl Motion {
     /// The SAD score of frame `index` against the stored frame one (or, with
     /// the five-frame window, two) before it; stores the frame.
     fn score(&mut self, frame: &FramePair<'_>) -> Result<f64> {
-        if self.force_zero {
+        if self.host.force_zero {
             return Ok(0.0);
         }
-        let back = if self.five_frame_window { 2 } else { 1 };
+        let back = self.host.frames_back();
         let mut score = 0.0;
         if frame.index as usize >= back {
             if self.held < back {
@@ -258,10 +395,7 @@ impl Motion {
                 }
                 _ => return Err(sample_type_mismatch()),
             };
-            score = c_min(
-                sad as f64 / 256.0 / self.pixels * self.fps_weight,
-                self.max_val,
-            );
+            score = self.host.score(sad);
         }
         self.store(frame)?;
         Ok(score)
@@ -292,83 +426,24 @@ fn copy_plane<T: Pixel>(dst: &mut Plane<T>, src: &Plane<T>) {
 
 impl Extractor for Motion {
     fn feature_names(&self) -> &[String] {
-        &self.names
+        self.host.names()
     }
 
     fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
-        if frame.index as usize != self.sad.len() {
-            return Err(Error::Extractor {
-                feature: SPEC.name.into(),
-                msg: format!(
-                    "expected frame {}, got frame {}",
-                    self.sad.len(),
-                    frame.index
-                ),
-            });
+        if frame.index as usize != self.host.frames() {
+            return Err(out_of_order(self.host.frames(), frame.index));
         }
         let score = self.score(frame)?;
-        self.sad.push(score);
-        Ok(())
+        self.host.record(frame.index, score)
     }
 
     fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        if let Some(&score) = self.sad.get(index as usize) {
-            sink.put(SLOT_SAD, index, score);
-            if self.debug {
-                sink.put(SLOT_MOTION, index, score);
-            }
-        }
+        self.host.collect(index, sink);
         Ok(())
     }
 
     fn flush(&mut self, sink: &mut FeatureSink) -> Result<()> {
-        let sad = &self.sad;
-        let n = sad.len();
-        if n == 0 {
-            return Ok(());
-        }
-        // With the five-frame window the first two frames have no score, and
-        // motion2 looks one frame back and one ahead (not at the frame itself).
-        let (first, back) = if self.five_frame_window {
-            (2, 1)
-        } else {
-            (1, 0)
-        };
-        let processed =
-            |m: f64| c_min(blend(m, self.blend_factor, self.blend_offset), self.max_val);
-        // The frames before `first` take the first real frame's value.
-        let stamp = if n > first {
-            processed(sad[first])
-        } else {
-            0.0
-        };
-        let mut prev_processed = 0.0;
-        for i in 0..n {
-            let motion2 = if i < first {
-                0.0
-            } else if i + 1 >= n {
-                sad[i]
-            } else if i - back >= first {
-                c_min(sad[i - back], sad[i + 1])
-            } else {
-                sad[i + 1]
-            };
-            sink.put(SLOT_MOTION2, i as u32, motion2);
-            let motion3 = if i < first {
-                prev_processed = stamp;
-                stamp
-            } else {
-                let p = processed(motion2);
-                let m = if self.moving_average {
-                    (p + prev_processed) / 2.0
-                } else {
-                    p
-                };
-                prev_processed = p;
-                m
-            };
-            sink.put(SLOT_MOTION3, i as u32, motion3);
-        }
+        self.host.flush(sink);
         Ok(())
     }
 }

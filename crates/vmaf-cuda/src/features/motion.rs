@@ -1,0 +1,540 @@
+//! `motion` (libvmaf's integer motion) on CUDA: the same extractor name,
+//! features, options and output as the CPU `motion`, bit for bit.
+//!
+//! The GPU computes each frame's SAD, the sum of absolute values of the
+//! 5-tap blur of the difference between the reference luma of this frame
+//! and of the frame one (five-frame window: two) before, as an exact
+//! integer (kernels/motion.cu). Everything after that integer, the score
+//! formula, the per-frame output and motion2/motion3 at flush, is the CPU
+//! module's own [`MotionHost`], so the two backends cannot drift apart.
+//!
+//! The device keeps the last frames' raw luma, not blurred luma: the CPU
+//! reference rounds the blur of the *difference*, and rounding does not
+//! commute with subtraction, so differences of separately blurred frames
+//! would not reproduce its integers. The history is a ring of
+//! `frames_back + 1` luma buffers, allocated at create; each frame's luma
+//! is uploaded (or, for a picture already on the device, copied) straight
+//! into the buffer after the newest, so nothing is copied between history
+//! buffers. One stream orders the work, so a frame's upload never
+//! overwrites a buffer the previous frame's kernel still reads.
+//!
+//! Per frame from host memory: the reference luma is packed into a pinned
+//! staging slot (a ring of [`RING`] slots), uploaded in one transfer,
+//! reduced by one kernel launch, and only the 64-bit sum comes back into
+//! pinned memory, followed by one event. `submit` only enqueues; `collect`
+//! waits once, on that event. Frames before the first scored one are only
+//! uploaded; with `motion_force_zero` nothing touches the device.
+
+use std::ffi::c_void;
+
+use vmaf_core::{
+    BackendKind, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, Options, Picture,
+    PictureData, Pixel, Plane, Result,
+};
+use vmaf_cpu::features::integer_motion::{vertical_shift, MotionHost, OPTIONS, PROVIDED_FEATURES};
+
+use super::psnr::as_bytes;
+use crate::device::{CudaDevice, DeviceBuffer, Event, Kernel, PinnedBuffer, Stream};
+use crate::kernels;
+use crate::picture::CudaPicture;
+
+pub static SPEC: ExtractorSpec = ExtractorSpec {
+    name: "motion",
+    backend: BackendKind::Cuda,
+    provided_features: PROVIDED_FEATURES,
+    options: OPTIONS,
+    // As on the CPU: every frame, in order, through one instance.
+    temporal: true,
+    create,
+    help: "integer motion: mean blurred luma difference between consecutive reference frames (CUDA)",
+};
+
+/// Staging slots: frame i+1 can be packed and enqueued while frame i is
+/// still on the device.
+pub const RING: usize = 2;
+
+/// Threads per block; must equal `MOTION_BLOCK` in kernels/motion.cu.
+const BLOCK: u32 = 256;
+/// Most blocks per launch; blocks stride over rows beyond this.
+const MAX_BLOCKS: u32 = 1024;
+const SUM_BYTES: usize = std::mem::size_of::<u64>();
+
+/// The SAD kernel's by-value argument; layout must match `SadArgs` in
+/// kernels/motion.cu.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct SadArgs {
+    prev: u64,
+    cur: u64,
+    prev_pitch: u64,
+    cur_pitch: u64,
+    width: u32,
+    height: u32,
+    shift: u32,
+    unused: u32,
+}
+
+/// What a submitted frame left on the stream.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    index: u32,
+    /// An event was recorded for it (false with `motion_force_zero`).
+    on_device: bool,
+    /// Its SAD is being computed (false for frames before the first one
+    /// with a predecessor, and with `motion_force_zero`).
+    scored: bool,
+}
+
+struct Slot {
+    staging: PinnedBuffer,
+    event: Event,
+    /// The frame whose results this slot will hold, until collected.
+    pending: Option<Pending>,
+}
+
+/// Where the current frame's luma comes from.
+#[derive(Clone, Copy)]
+enum Source {
+    /// The staging slot of the frame, packed tight.
+    Staged,
+    /// Device memory: address and pitch of the luma plane.
+    Device(u64, usize),
+}
+
+/// The CUDA motion extractor. Usable directly (for frames in device
+/// memory, [`Self::submit_device`]) or through the [`Extractor`] trait.
+pub struct CudaMotion {
+    host: MotionHost,
+    geometry: Geometry,
+    /// Bytes of one luma row and plane, packed tight.
+    row_bytes: usize,
+    luma_bytes: usize,
+    back: usize,
+    shift: u32,
+    grid_x: u32,
+    sad_kernel: Kernel,
+    keep_kernel: Kernel,
+    slots: Vec<Slot>,
+    next: usize,
+    /// Raw luma of the last `back + 1` frames (the current one included).
+    history: Vec<DeviceBuffer>,
+    /// The history buffer of the most recent submitted frame.
+    newest: usize,
+    /// Index the next submitted frame must have.
+    submitted: u32,
+    /// The SAD of the last collected frame, if it had one.
+    last_sad: Option<u64>,
+    /// `RING` sums on the device, and their copies on the host.
+    sums: DeviceBuffer,
+    results: PinnedBuffer,
+    stream: Stream,
+    device: CudaDevice,
+}
+
+fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
+    let device = args.device.and_then(|d| d.downcast_ref::<CudaDevice>()).ok_or_else(|| Error::BackendUnavailable {
+        backend: "cuda".into(),
+        msg: "the CUDA motion extractor was created without a CUDA device".into(),
+    })?;
+    Ok(Box::new(CudaMotion::new(device, args.options, args.geometry)?))
+}
+
+impl CudaMotion {
+    /// A motion extractor on `device` for pictures of `geometry`;
+    /// `options` parsed against the motion option table ([`SPEC`]`.options`).
+    /// Every buffer is allocated here.
+    pub fn new(device: &CudaDevice, options: &Options, geometry: Geometry) -> Result<Self> {
+        let host = MotionHost::new(options, geometry);
+        let back = host.frames_back();
+        let bps = geometry.bytes_per_sample();
+        let (w, h) = geometry.plane_size(0);
+        let row_bytes = w as usize * bps;
+        let luma_bytes = row_bytes * h as usize;
+        let function = if bps == 1 { "motion_sad_u8" } else { "motion_sad_u16" };
+        // Built in order; an early return drops what exists so far, and the
+        // stream (declared last in the struct, created first here) has no
+        // work yet, so nothing can be in flight.
+        let ctx = device.ctx();
+        let sad_kernel = device.kernel(&kernels::MOTION, function)?;
+        let keep_kernel = device.kernel(&kernels::MOTION, "motion_keep_rows")?;
+        let stream = Stream::new(ctx)?;
+        let mut history = Vec::with_capacity(back + 1);
+        for _ in 0..=back {
+            history.push(DeviceBuffer::new(ctx, luma_bytes)?);
+        }
+        let sums = DeviceBuffer::new(ctx, RING * SUM_BYTES)?;
+        let results = PinnedBuffer::new(ctx, RING * SUM_BYTES)?;
+        let mut slots = Vec::with_capacity(RING);
+        for _ in 0..RING {
+            slots.push(Slot { staging: PinnedBuffer::new(ctx, luma_bytes)?, event: Event::new(ctx)?, pending: None });
+        }
+        Ok(CudaMotion {
+            host,
+            geometry,
+            row_bytes,
+            luma_bytes,
+            back,
+            shift: vertical_shift(geometry.bit_depth as u32),
+            grid_x: h.clamp(1, MAX_BLOCKS),
+            sad_kernel,
+            keep_kernel,
+            slots,
+            next: 0,
+            history,
+            newest: back,
+            submitted: 0,
+            last_sad: None,
+            sums,
+            results,
+            stream,
+            device: device.clone(),
+        })
+    }
+
+    /// The device this extractor runs on.
+    pub fn device(&self) -> &CudaDevice {
+        &self.device
+    }
+
+    /// Bytes uploaded per frame from host memory: the reference luma
+    /// (none with `motion_force_zero`).
+    pub fn upload_bytes_per_frame(&self) -> usize {
+        if self.host.force_zero() {
+            0
+        } else {
+            self.luma_bytes
+        }
+    }
+
+    /// Bytes read back per scored frame: one 64-bit sum.
+    pub fn download_bytes_per_frame(&self) -> usize {
+        SUM_BYTES
+    }
+
+    fn check_frame(&self, g: &Geometry, index: u32) -> Result<()> {
+        if *g != self.geometry {
+            return Err(Error::Mismatch(format!("picture is {g:?}, motion was created for {:?}", self.geometry)));
+        }
+        if index != self.submitted {
+            return Err(Error::Extractor {
+                feature: SPEC.name.into(),
+                msg: format!("expected frame {}, got frame {index}", self.submitted),
+            });
+        }
+        Ok(())
+    }
+
+    /// The free slot for the next frame, or an error when `RING` frames
+    /// are already waiting to be collected.
+    fn free_slot(&self) -> Result<usize> {
+        let s = self.next;
+        if let Some(p) = self.slots[s].pending {
+            return Err(Error::Extractor {
+                feature: SPEC.name.into(),
+                msg: format!("frame {} was not collected before {RING} more frames were submitted", p.index),
+            });
+        }
+        Ok(s)
+    }
+
+    /// Takes frame `index` without device work (`motion_force_zero`).
+    fn submit_zero(&mut self, s: usize, index: u32) {
+        self.slots[s].pending = Some(Pending { index, on_device: false, scored: false });
+        self.next = (s + 1) % RING;
+        self.submitted += 1;
+    }
+
+    /// Enqueues frame `index` of host pictures: pack the reference luma,
+    /// upload it into the history, sum. The distorted picture is not used
+    /// (motion measures the reference only), but must have the geometry.
+    pub fn submit_host(&mut self, reference: &Picture, distorted: &Picture, index: u32) -> Result<()> {
+        self.check_frame(reference.geometry(), index)?;
+        self.check_frame(distorted.geometry(), index)?;
+        let s = self.free_slot()?;
+        if self.host.force_zero() {
+            self.submit_zero(s, index);
+            return Ok(());
+        }
+        pack_luma(reference, self.row_bytes, self.slots[s].staging.as_mut_slice());
+        let r = self.enqueue(s, index, Source::Staged);
+        self.settle(r)
+    }
+
+    /// Enqueues frame `index` of pictures already in device memory (see
+    /// [`CudaPicture::from_raw`] for what the caller guarantees): the
+    /// reference luma is copied into the history on the device, nothing
+    /// is uploaded.
+    pub fn submit_device(
+        &mut self,
+        reference: &CudaPicture<'_>,
+        distorted: &CudaPicture<'_>,
+        index: u32,
+    ) -> Result<()> {
+        self.check_frame(reference.geometry(), index)?;
+        self.check_frame(distorted.geometry(), index)?;
+        let s = self.free_slot()?;
+        if self.host.force_zero() {
+            self.submit_zero(s, index);
+            return Ok(());
+        }
+        let luma = reference.plane(0);
+        let r = self.enqueue(s, index, Source::Device(luma.ptr, luma.pitch));
+        self.settle(r)
+    }
+
+    /// After a failed enqueue, waits out whatever did get enqueued, so a
+    /// later frame never rewrites staging memory a copy may still read.
+    /// The frame is not counted as submitted, and the history buffers the
+    /// next frames need were not written (only the one after the newest).
+    fn settle(&mut self, r: Result<()>) -> Result<()> {
+        if r.is_err() {
+            self.stream.drain();
+        }
+        r
+    }
+
+    fn enqueue(&mut self, s: usize, index: u32, source: Source) -> Result<()> {
+        let n = self.history.len();
+        let target = (self.newest + 1) % n;
+        self.stream.ctx().bind()?;
+        let h = self.geometry.plane_size(0).1;
+        match source {
+            Source::Staged => {
+                self.stream.copy_htod(&self.history[target], 0, &self.slots[s].staging, 0, self.luma_bytes)?
+            }
+            Source::Device(ptr, pitch) => {
+                let (mut src, mut src_pitch) = (ptr, pitch as u64);
+                let (mut dst, mut dst_pitch) = (self.history[target].ptr(), self.row_bytes as u64);
+                let (mut row_bytes, mut height) = (self.row_bytes as u32, h);
+                let mut params = [
+                    &mut src as *mut u64 as *mut c_void,
+                    &mut src_pitch as *mut u64 as *mut c_void,
+                    &mut dst as *mut u64 as *mut c_void,
+                    &mut dst_pitch as *mut u64 as *mut c_void,
+                    &mut row_bytes as *mut u32 as *mut c_void,
+                    &mut height as *mut u32 as *mut c_void,
+                ];
+                // SAFETY: the parameters match `motion_keep_rows(ull, ull,
+                // ull, ull, unsigned, unsigned)`; `dst` is a history buffer
+                // of `height` rows of `row_bytes` (owned, freed only after
+                // the stream is drained); `src` is caller memory that
+                // `CudaPicture::from_raw` obliges to hold `height` rows
+                // `pitch` apart, valid until collect.
+                unsafe {
+                    self.stream.launch(&self.keep_kernel, (self.grid_x, 1, 1), (BLOCK, 1, 1), &mut params)?;
+                }
+            }
+        }
+        let scored = index as usize >= self.back;
+        if scored {
+            let prev = (target + n - self.back) % n;
+            let off = s * SUM_BYTES;
+            self.stream.zero(&self.sums, off, SUM_BYTES)?;
+            let (w, h) = self.geometry.plane_size(0);
+            let mut args = SadArgs {
+                prev: self.history[prev].ptr(),
+                cur: self.history[target].ptr(),
+                prev_pitch: self.row_bytes as u64,
+                cur_pitch: self.row_bytes as u64,
+                width: w,
+                height: h,
+                shift: self.shift,
+                unused: 0,
+            };
+            let mut out = self.sums.ptr() + off as u64;
+            let mut params = [&mut args as *mut SadArgs as *mut c_void, &mut out as *mut u64 as *mut c_void];
+            // SAFETY: the parameters match `motion_sad_*(SadArgs, unsigned
+            // long long *)`; both planes are history buffers of `h` rows of
+            // `row_bytes` bytes and `out` points into `sums`, all owned and
+            // freed only after the stream is drained.
+            unsafe {
+                self.stream.launch(&self.sad_kernel, (self.grid_x, 1, 1), (BLOCK, 1, 1), &mut params)?;
+            }
+            self.stream.copy_dtoh(&mut self.results, off, &self.sums, off, SUM_BYTES)?;
+        }
+        self.slots[s].event.record(&self.stream)?;
+        self.slots[s].pending = Some(Pending { index, on_device: true, scored });
+        self.next = (s + 1) % RING;
+        self.newest = target;
+        self.submitted += 1;
+        Ok(())
+    }
+
+    /// Waits for frame `index` (one host wait) and writes its SAD score.
+    /// Frames must be collected in the order they were submitted.
+    pub fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
+        let (s, p) = self
+            .slots
+            .iter()
+            .enumerate()
+            .find_map(|(s, x)| x.pending.filter(|p| p.index == index).map(|p| (s, p)))
+            .ok_or_else(|| Error::Extractor {
+                feature: SPEC.name.into(),
+                msg: format!("frame {index} was collected but never submitted"),
+            })?;
+        if index as usize != self.host.frames() {
+            return Err(Error::Extractor {
+                feature: SPEC.name.into(),
+                msg: format!("frame {index} collected before frame {}", self.host.frames()),
+            });
+        }
+        self.slots[s].pending = None;
+        self.last_sad = None;
+        let mut score = 0.0;
+        if p.on_device {
+            self.stream.ctx().bind()?;
+            self.slots[s].event.wait()?;
+            if p.scored {
+                let bytes = &self.results.as_slice()[s * SUM_BYTES..(s + 1) * SUM_BYTES];
+                let sad = u64::from_ne_bytes(bytes.try_into().expect("8 bytes"));
+                self.last_sad = Some(sad);
+                score = self.host.score(sad);
+            }
+        }
+        self.host.record(index, score)?;
+        self.host.collect(index, sink);
+        Ok(())
+    }
+
+    /// The integer SAD of the last collected frame, when it had one (for
+    /// diagnostics: device_check prints it on a mismatch).
+    pub fn last_sad(&self) -> Option<u64> {
+        self.last_sad
+    }
+}
+
+impl Drop for CudaMotion {
+    fn drop(&mut self) {
+        // Before any field goes: staging and buffers may still be read by
+        // work on the stream (a frame submitted and never collected).
+        self.stream.drain();
+    }
+}
+
+fn pack_plane<T: Pixel>(plane: &Plane<T>, row_bytes: usize, out: &mut [u8]) {
+    let dst = &mut out[..row_bytes * plane.height()];
+    if plane.stride() == plane.width() {
+        dst.copy_from_slice(&as_bytes(plane.data())[..dst.len()]);
+    } else {
+        for (y, row) in dst.chunks_exact_mut(row_bytes).enumerate() {
+            row.copy_from_slice(as_bytes(plane.row(y)));
+        }
+    }
+}
+
+/// Copies the luma plane of `pic` into `out`, rows back to back.
+fn pack_luma(pic: &Picture, row_bytes: usize, out: &mut [u8]) {
+    match pic.data() {
+        PictureData::U8(p) => pack_plane(&p[0], row_bytes, out),
+        PictureData::U16(p) => pack_plane(&p[0], row_bytes, out),
+    }
+}
+
+impl Extractor for CudaMotion {
+    fn feature_names(&self) -> &[String] {
+        self.host.names()
+    }
+
+    fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
+        self.submit_host(frame.reference, frame.distorted, frame.index)
+    }
+
+    fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
+        self.collect_frame(index, sink)
+    }
+
+    fn flush(&mut self, sink: &mut FeatureSink) -> Result<()> {
+        self.host.flush(sink);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vmaf_core::ChromaSampling;
+
+    #[test]
+    fn spec_matches_the_cpu_motion() {
+        let cpu = &vmaf_cpu::features::integer_motion::SPEC;
+        assert_eq!(SPEC.name, cpu.name);
+        assert_eq!(SPEC.backend, BackendKind::Cuda);
+        assert_eq!(SPEC.provided_features, cpu.provided_features);
+        assert_eq!(SPEC.temporal, cpu.temporal);
+        // The CPU's table, re-exported (constant evaluation may duplicate
+        // its storage across crates, so compare entries, not addresses).
+        assert_eq!(SPEC.options.len(), cpu.options.len());
+        for (a, b) in SPEC.options.iter().zip(cpu.options) {
+            assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        }
+        let args = [("motion_five_frame_window", "true"), ("motion_max_val", "9")];
+        let a = Options::parse(SPEC.name, SPEC.options, args.iter().copied()).unwrap();
+        let b = Options::parse(cpu.name, cpu.options, args.iter().copied()).unwrap();
+        let name = "VMAF_integer_feature_motion2_score";
+        assert_eq!(a.feature_name(name), b.feature_name(name));
+        assert!(Options::parse(SPEC.name, SPEC.options, [("motion_max_val", "-1")]).is_err());
+    }
+
+    #[test]
+    fn kernel_argument_layout_and_constants() {
+        // Four 64-bit fields, then four 32-bit ones: no padding, so the C
+        // struct in kernels/motion.cu has the same layout.
+        assert_eq!(std::mem::size_of::<SadArgs>(), 4 * 8 + 4 * 4);
+        assert_eq!(std::mem::align_of::<SadArgs>(), 8);
+        assert_eq!(std::mem::offset_of!(SadArgs, width), 32);
+        assert_eq!(std::mem::offset_of!(SadArgs, shift), 40);
+        let src = kernels::MOTION.source;
+        assert!(src.contains("struct SadArgs"));
+        assert!(src.contains(&format!("#define MOTION_BLOCK {BLOCK}")));
+        // The kernel's taps are the CPU's (symmetric, so three numbers).
+        let taps = vmaf_cpu::features::integer_motion::TAPS;
+        assert_eq!(taps, [taps[0], taps[1], taps[2], taps[1], taps[0]]);
+        for (k, t) in taps[..3].iter().enumerate() {
+            assert!(src.contains(&format!("#define MOTION_TAP{k} {t}\n")), "tap {k} = {t}");
+        }
+        assert!(src.contains("#define MOTION_PAD 2\n"));
+    }
+
+    #[test]
+    fn kernels_compile_with_nvrtc_when_present() {
+        // No NVRTC: a typed error. With one (even without a GPU), the
+        // source must compile for sm_90 into a CUBIN.
+        match crate::nvrtc::compiled(&kernels::MOTION, (9, 0)) {
+            Err(Error::BackendUnavailable { msg, .. }) => assert!(msg.contains("NVRTC"), "{msg}"),
+            Err(e) => panic!("motion.cu does not compile: {e}"),
+            Ok(image) => {
+                assert_eq!(&image[..4], b"\x7fELF", "not a CUBIN");
+                eprintln!("compiled motion.cu for sm_90: {} bytes", image.len());
+            }
+        }
+    }
+
+    #[test]
+    fn creating_without_a_device_is_an_error() {
+        let g = Geometry::new(8, 8, ChromaSampling::Cs420, 8).unwrap();
+        let o = Options::defaults("motion", OPTIONS);
+        let args = CreateArgs { options: &o, geometry: g, cpu_level: vmaf_core::CpuLevel::Scalar, device: None };
+        let e = (SPEC.create)(&args).err().expect("no device, no extractor");
+        assert!(matches!(e, Error::BackendUnavailable { .. }), "{e}");
+        let not_a_device = 5u32;
+        let args = CreateArgs { device: Some(&not_a_device), ..args };
+        assert!((SPEC.create)(&args).is_err());
+    }
+
+    #[test]
+    fn packing_keeps_luma_rows_back_to_back() {
+        let g = Geometry::new(5, 3, ChromaSampling::Cs420, 10).unwrap();
+        let mut pic = Picture::new(g);
+        let PictureData::U16(planes) = pic.data_mut() else { unreachable!() };
+        let strided: Vec<u16> =
+            (0..3).flat_map(|y| (0..7).map(move |x| if x < 5 { (y * 5 + x) as u16 } else { 0xdead })).collect();
+        planes[0] = Plane::from_vec(strided, 5, 3, 7).unwrap();
+        planes[1].data_mut().iter_mut().for_each(|v| *v = 0xbeef);
+        let mut out = vec![0xffu8; 32];
+        pack_luma(&pic, 10, &mut out);
+        let words: Vec<u16> = out.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        let mut expect: Vec<u16> = (0..15).collect();
+        expect.push(0xffff);
+        assert_eq!(words, expect);
+    }
+}
