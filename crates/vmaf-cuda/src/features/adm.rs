@@ -46,7 +46,7 @@ pub static SPEC: ExtractorSpec = ExtractorSpec {
 
 /// Staging slots: frame i+1 can be packed and enqueued while frame i is
 /// still on the device.
-pub const RING: usize = 2;
+pub use super::RING;
 
 /// Threads per block of the per-coefficient kernels and of the masking
 /// kernel; must equal `ADM_TILE` and `ADM_BLOCK` in kernels/adm.cu.
@@ -467,23 +467,14 @@ impl CudaAdm {
     }
 
     fn check_geometry(&self, g: &Geometry) -> Result<()> {
-        if *g != self.geometry {
-            return Err(Error::Mismatch(format!("picture is {g:?}, adm was created for {:?}", self.geometry)));
-        }
-        Ok(())
+        super::check_geometry("adm", &self.geometry, g)
     }
 
     /// The free slot for the next frame, or an error when `RING` frames
     /// are already waiting to be collected.
     fn free_slot(&self) -> Result<usize> {
         let s = self.next;
-        if let Some(i) = self.slots[s].pending {
-            return Err(Error::Extractor {
-                feature: "adm".into(),
-                msg: format!("frame {i} was not collected before {RING} more frames were submitted"),
-            });
-        }
-        Ok(s)
+        super::free_slot("adm", s, self.slots[s].pending)
     }
 
     /// Enqueues frame `index` of host pictures: pack, upload, transform.

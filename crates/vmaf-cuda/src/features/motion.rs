@@ -51,7 +51,7 @@ pub static SPEC: ExtractorSpec = ExtractorSpec {
 
 /// Staging slots: frame i+1 can be packed and enqueued while frame i is
 /// still on the device.
-pub const RING: usize = 2;
+pub use super::RING;
 
 /// Threads per block; must equal `MOTION_BLOCK` in kernels/motion.cu.
 const BLOCK: u32 = 256;
@@ -228,13 +228,7 @@ impl CudaMotion {
     /// are already waiting to be collected.
     fn free_slot(&self) -> Result<usize> {
         let s = self.next;
-        if let Some(p) = self.slots[s].pending {
-            return Err(Error::Extractor {
-                feature: SPEC.name.into(),
-                msg: format!("frame {} was not collected before {RING} more frames were submitted", p.index),
-            });
-        }
-        Ok(s)
+        super::free_slot(SPEC.name, s, self.slots[s].pending.map(|p| p.index))
     }
 
     /// Takes frame `index` without device work (`motion_force_zero`).

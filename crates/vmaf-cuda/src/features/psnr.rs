@@ -40,7 +40,7 @@ pub static SPEC: ExtractorSpec = ExtractorSpec {
 
 /// Staging slots: frame i+1 can be packed and enqueued while frame i is
 /// still on the device.
-pub const RING: usize = 2;
+pub use super::RING;
 
 /// Threads per block; must equal `PSNR_BLOCK` in kernels/psnr.cu.
 const BLOCK: u32 = 256;
@@ -176,23 +176,14 @@ impl CudaPsnr {
     }
 
     fn check_geometry(&self, g: &Geometry) -> Result<()> {
-        if *g != self.geometry {
-            return Err(Error::Mismatch(format!("picture is {g:?}, psnr was created for {:?}", self.geometry)));
-        }
-        Ok(())
+        super::check_geometry("psnr", &self.geometry, g)
     }
 
     /// The free slot for the next frame, or an error when `RING` frames
     /// are already waiting to be collected.
     fn free_slot(&self) -> Result<usize> {
         let s = self.next;
-        if let Some(i) = self.slots[s].pending {
-            return Err(Error::Extractor {
-                feature: "psnr".into(),
-                msg: format!("frame {i} was not collected before {RING} more frames were submitted"),
-            });
-        }
-        Ok(s)
+        super::free_slot("psnr", s, self.slots[s].pending)
     }
 
     /// Enqueues frame `index` of host pictures: pack, upload, sum.

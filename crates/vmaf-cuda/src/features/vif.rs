@@ -58,7 +58,7 @@ pub static SPEC: ExtractorSpec = ExtractorSpec {
 
 /// Staging slots: frame i+1 can be packed and enqueued while frame i is
 /// still on the device.
-pub const RING: usize = 2;
+pub use super::RING;
 
 // Must equal the #defines of kernels/vif.cu (checked by a test).
 const BLOCK: u32 = 256;
@@ -343,23 +343,14 @@ impl CudaVif {
     }
 
     fn check_geometry(&self, g: &Geometry) -> Result<()> {
-        if *g != self.geometry {
-            return Err(Error::Mismatch(format!("picture is {g:?}, vif was created for {:?}", self.geometry)));
-        }
-        Ok(())
+        super::check_geometry("vif", &self.geometry, g)
     }
 
     /// The free slot for the next frame, or an error when `RING` frames
     /// are already waiting to be collected.
     fn free_slot(&self) -> Result<usize> {
         let s = self.next;
-        if let Some(i) = self.slots[s].pending {
-            return Err(Error::Extractor {
-                feature: "vif".into(),
-                msg: format!("frame {i} was not collected before {RING} more frames were submitted"),
-            });
-        }
-        Ok(s)
+        super::free_slot("vif", s, self.slots[s].pending)
     }
 
     /// Enqueues frame `index` of host pictures: pack, upload, compute.
