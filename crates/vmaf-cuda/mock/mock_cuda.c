@@ -585,6 +585,19 @@ CUresult cuEventSynchronize(CUevent e)
     return OK;
 }
 
+/* The mock runs a stream's work when someone waits for it; making another
+   stream wait for an event runs the recording stream's work now, which
+   keeps the order the real driver guarantees. */
+CUresult cuStreamWaitEvent(CUstream h, CUevent e, unsigned flags)
+{
+    (void)h;
+    (void)flags;
+    struct stream *s = ((struct event *)e)->recorded_on;
+    if (s)
+        LOCKED(flush(s));
+    return OK;
+}
+
 CUresult cuEventDestroy_v2(CUevent e)
 {
     free(e);

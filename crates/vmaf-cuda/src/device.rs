@@ -649,6 +649,14 @@ impl Stream {
         Ok(())
     }
 
+    /// Makes work enqueued on this stream after this call wait until
+    /// `event` (recorded on another stream) has completed; the host does
+    /// not block.
+    pub(crate) fn wait_event(&self, event: &Event) -> Result<()> {
+        // SAFETY: both live, same context.
+        check("cuStreamWaitEvent", || unsafe { sys::cuStreamWaitEvent(self.stream, event.event, 0) })
+    }
+
     /// Blocks until everything enqueued has run (one counted host wait).
     pub(crate) fn wait_idle(&self) -> Result<()> {
         bump(&self.ctx.counters.host_waits, 1);

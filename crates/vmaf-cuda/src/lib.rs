@@ -24,6 +24,7 @@ pub mod kernels;
 pub mod loader;
 mod nvrtc;
 pub mod picture;
+pub mod session;
 
 pub use device::{CounterSnapshot, CudaDevice};
 #[cfg(feature = "fault-injection")]
@@ -35,17 +36,14 @@ pub use features::psnr::CudaPsnr;
 pub use features::vif::CudaVif;
 pub use nvrtc::compiled_count;
 pub use picture::{CudaPicture, CudaPlane, DevicePicture};
+pub use session::FrameSession;
 
 use vmaf_core::ExtractorSpec;
 
 /// Every CUDA extractor. Adding one is a module under `features/`, its
 /// kernel under `kernels/`, and a line here.
-pub static EXTRACTORS: &[&ExtractorSpec] = &[
-    &features::psnr::SPEC,
-    &features::vif::SPEC,
-    &features::adm::SPEC,
-    &features::motion::SPEC,
-];
+pub static EXTRACTORS: &[&ExtractorSpec] =
+    &[&features::psnr::SPEC, &features::vif::SPEC, &features::adm::SPEC, &features::motion::SPEC];
 
 #[cfg(test)]
 mod tests {

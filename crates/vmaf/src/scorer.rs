@@ -41,16 +41,24 @@ pub fn registry() -> impl Iterator<Item = &'static ExtractorSpec> {
     vmaf_cpu::EXTRACTORS.iter().chain(device).copied()
 }
 
-/// A device handle extractors downcast ([`vmaf_core::CreateArgs::device`]).
-type DeviceHandle = Box<dyn std::any::Any + Send + Sync>;
+/// The per-scorer device state CUDA extractors join (they downcast
+/// [`vmaf_core::CreateArgs::device`] to it).
+#[cfg(feature = "cuda")]
+type Session = vmaf_cuda::FrameSession;
+/// Never constructed: builds without CUDA have no device session.
+#[cfg(not(feature = "cuda"))]
+type Session = std::convert::Infallible;
 
 /// The CUDA extractors for `features` (chosen and parsed by their CPU
-/// names and option tables, which the CUDA ports share), and the device.
+/// names and option tables, which the CUDA ports share), and the frame
+/// session they all join: one upload, one stream and one host wait per
+/// frame for the whole scorer.
 #[cfg(feature = "cuda")]
 fn on_cuda(
     features: Vec<(&'static ExtractorSpec, Options)>,
     ordinal: usize,
-) -> Result<(Vec<(&'static ExtractorSpec, Options)>, DeviceHandle)> {
+    geometry: Geometry,
+) -> Result<(Vec<(&'static ExtractorSpec, Options)>, vmaf_cuda::FrameSession)> {
     let mut out = Vec::with_capacity(features.len());
     for (spec, options) in features {
         let Some(cuda) = vmaf_cuda::EXTRACTORS.iter().find(|s| s.name == spec.name) else {
@@ -64,14 +72,16 @@ fn on_cuda(
         out.push((*cuda, options));
     }
     let device = vmaf_cuda::CudaDevice::new(ordinal)?;
-    Ok((out, Box::new(device)))
+    let session = vmaf_cuda::FrameSession::new(&device, geometry)?;
+    Ok((out, session))
 }
 
 #[cfg(not(feature = "cuda"))]
 fn on_cuda(
     _features: Vec<(&'static ExtractorSpec, Options)>,
     ordinal: usize,
-) -> Result<(Vec<(&'static ExtractorSpec, Options)>, DeviceHandle)> {
+    _geometry: Geometry,
+) -> Result<(Vec<(&'static ExtractorSpec, Options)>, Session)> {
     Err(Error::BackendUnavailable {
         backend: format!("cuda (device {ordinal})"),
         msg: "this build has no CUDA backend (the vmaf crate's \"cuda\" feature is off); use --backend cpu".into(),
@@ -205,6 +215,13 @@ impl ScorerBuilder {
         self
     }
 
+    /// Whether [`crate::score_streams`] should read the streams on threads
+    /// of their own: with several workers or a device to keep busy. One
+    /// CPU thread reads and scores on one thread.
+    pub fn reads_ahead(&self) -> bool {
+        self.threads > 1 || self.backend != Backend::Cpu
+    }
+
     pub fn build(self) -> Result<Scorer> {
         if self.features.is_empty() {
             return Err(Error::Usage("no features or models to compute".into()));
@@ -213,16 +230,23 @@ impl ScorerBuilder {
         let (features, threads, device) = match self.backend {
             Backend::Cpu => (self.features, self.threads, None),
             Backend::Cuda { device } => {
-                let (features, handle) = on_cuda(self.features, device)?;
+                let (features, handle) = on_cuda(self.features, device, self.geometry)?;
                 // One submitting thread per scorer: the device does the
-                // parallel work, and each extractor has its own stream.
+                // parallel work, and the engine keeps two frames in flight.
                 (features, 1, Some(handle))
             }
         };
         let configs = features.into_iter().map(|(spec, options)| ExtractorConfig { spec, options }).collect();
-        // The extractors keep their own clones of the device handle.
-        let engine = Engine::new(self.geometry, configs, threads, cpu_level, self.subsample, device.as_deref())?;
-        Ok(Scorer { geometry: self.geometry, engine, subsample: self.subsample, models: self.models })
+        // The extractors keep their own clones of the session.
+        let engine = Engine::new(
+            self.geometry,
+            configs,
+            threads,
+            cpu_level,
+            self.subsample,
+            device.as_ref().map(|s| s as &(dyn std::any::Any + Send + Sync)),
+        )?;
+        Ok(Scorer { geometry: self.geometry, engine, subsample: self.subsample, models: self.models, session: device })
     }
 }
 
@@ -232,6 +256,8 @@ pub struct Scorer {
     engine: Engine,
     subsample: u32,
     models: Vec<ModelPlan>,
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    session: Option<Session>,
 }
 
 /// Everything a finished run produced.
@@ -289,6 +315,40 @@ impl Scorer {
         self.engine.commit()
     }
 
+    /// Queues a pair already in device memory (decoded by NVDEC, say), read
+    /// in place: nothing goes through the host. Only for a scorer on the
+    /// CUDA backend, whose extractors all run on the GPU.
+    ///
+    /// # Safety
+    /// Both pictures must satisfy [`vmaf_cuda::CudaPicture::from_raw`]'s
+    /// contract on this scorer's device, and stay valid and unchanged
+    /// until the next `push*`/`commit_frame` call or [`Self::finish`]
+    /// returns (the scorer keeps one frame in flight while the next is
+    /// queued).
+    #[cfg(feature = "cuda")]
+    pub unsafe fn push_device(
+        &mut self,
+        reference: &vmaf_cuda::CudaPicture<'_>,
+        distorted: &vmaf_cuda::CudaPicture<'_>,
+    ) -> Result<()> {
+        let Some(session) = &self.session else {
+            return Err(Error::Usage("frames in device memory need a scorer on the CUDA backend".into()));
+        };
+        let index = self.engine.frames();
+        session.stage_device(reference, distorted, index)?;
+        // The slot's host pictures are handed to the extractors but not
+        // read: the session gives them the staged device planes instead.
+        let r = self.engine.commit();
+        // A frame that subsampling skips may reach no extractor at all.
+        if session.unstage() && r.is_ok() && index.is_multiple_of(self.subsample) {
+            // The engine submits on commit when it scores inline, as it
+            // does for the CUDA backend; anything else would score the
+            // unfilled host slot.
+            return Err(Error::Usage("the scorer did not submit the device frame when it was pushed".into()));
+        }
+        r
+    }
+
     /// Frames queued so far.
     pub fn frames(&self) -> u32 {
         self.engine.frames()
@@ -324,8 +384,7 @@ fn predict_models(plans: &[ModelPlan], c: &mut FeatureCollector, frames: u32, su
             return Err(fail(p, format!("output \"{n}\" has the name of a computed feature; choose another name=")));
         }
     }
-    let mut outputs: Vec<Vec<FeatureId>> =
-        plans.iter().map(|p| vec![c.intern(&p.model.output_names()[0])]).collect();
+    let mut outputs: Vec<Vec<FeatureId>> = plans.iter().map(|p| vec![c.intern(&p.model.output_names()[0])]).collect();
     for (p, ids) in plans.iter().zip(&mut outputs) {
         ids.extend(p.model.output_names()[1..].iter().map(|n| c.intern(n)));
     }

@@ -10,29 +10,29 @@
 //! those sums to the scores is the CPU module's own [`AdmHost`], so the
 //! two backends cannot drift apart.
 //!
-//! Per frame from host memory: both luma planes are packed into a pinned
-//! staging slot (a ring of [`RING`] slots, allocated at create), uploaded
-//! in one copy, transformed by four launches per level, and the 288 bytes
-//! of sums come back into pinned memory, followed by one event. `submit`
-//! only enqueues (no allocation, no host wait); `collect` waits once, on
-//! that event, then does the host math. Frames already on the device
-//! ([`CudaPicture`]) skip the staging and the upload. Every intermediate
-//! buffer is one device allocation made at create, reused by every frame
-//! and level (the stream orders frames, so one set suffices).
+//! Per frame: both luma planes come from the scorer's [`FrameSession`]
+//! (uploaded once for every extractor, or read in place from device
+//! memory), are transformed by four launches per level on the session's
+//! stream, and the 288 bytes of sums come back into pinned memory.
+//! `submit` only enqueues (no allocation, no host wait); `collect` waits
+//! through the session (once per frame for all extractors), then does the
+//! host math. Every intermediate buffer is one device allocation made at
+//! create, reused by every frame and level (the stream orders frames, so
+//! one set suffices).
 
 use std::ffi::c_void;
 
 use vmaf_core::{
     BackendKind, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, Options, Picture,
-    PictureData, Result,
+    Result,
 };
 use vmaf_cpu::features::integer_adm::params::Level;
 use vmaf_cpu::features::integer_adm::{AdmHost, LevelSums, DWT_HORIZONTAL, DWT_VERTICAL, OPTIONS, PROVIDED_FEATURES};
 
-use crate::device::{CudaDevice, DeviceBuffer, Event, Kernel, PinnedBuffer, Stream};
-use crate::features::psnr::as_bytes;
+use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer, Stream};
 use crate::kernels;
 use crate::picture::CudaPicture;
+use crate::session::{FrameInput, FrameSession, Planes};
 
 pub static SPEC: ExtractorSpec = ExtractorSpec {
     name: "adm",
@@ -203,48 +203,31 @@ impl Kernels {
     }
 }
 
-struct Slot {
-    staging: PinnedBuffer,
-    event: Event,
-    /// The frame whose results this slot will hold, until collected.
-    pending: Option<u32>,
-}
-
 /// The CUDA adm extractor. Usable directly (for frames in device memory,
 /// [`Self::submit_device`]) or through the [`Extractor`] trait.
 pub struct CudaAdm {
     host: AdmHost,
-    geometry: Geometry,
     /// Per-level kernel arguments with every buffer address filled in
     /// except the input planes and the sums slot, which change per frame.
     args: [AdmArgs; 4],
     launches: [LevelLaunch; 4],
-    /// Bytes of one packed luma plane.
-    luma_bytes: usize,
-    row_bytes: usize,
     kernels: Kernels,
-    slots: Vec<Slot>,
-    next: usize,
+    /// Per session slot: the frame whose sums it will hold, until collected.
+    pending: [Option<u32>; RING],
     /// The sums of the frame collected last, for diagnostics.
     last: [LevelSums; 4],
-    /// Reference then distorted luma, packed.
-    input: DeviceBuffer,
     /// Every intermediate band (see `Layout`).
     work: DeviceBuffer,
     /// `RING` x 4 levels x 9 sums on the device, and their copies on the
     /// host.
     sums: DeviceBuffer,
     results: PinnedBuffer,
-    stream: Stream,
-    device: CudaDevice,
+    session: FrameSession,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
-    let device = args.device.and_then(|d| d.downcast_ref::<CudaDevice>()).ok_or_else(|| Error::BackendUnavailable {
-        backend: "cuda".into(),
-        msg: "the CUDA adm extractor was created without a CUDA device".into(),
-    })?;
-    Ok(Box::new(CudaAdm::new(device, args.options, args.geometry)?))
+    let session = FrameSession::for_extractor(args.device, args.geometry, "adm")?;
+    Ok(Box::new(CudaAdm::with_session(&session, args.options)?))
 }
 
 /// Where each intermediate array sits in the work buffer, in `i32`s.
@@ -369,6 +352,14 @@ impl CudaAdm {
     /// parsed against the adm option table ([`SPEC`]`.options`). Every
     /// buffer is allocated here.
     pub fn new(device: &CudaDevice, options: &Options, geometry: Geometry) -> Result<Self> {
+        Self::with_session(&FrameSession::new(device, geometry)?, options)
+    }
+
+    /// An adm extractor in a scorer's `session` (sharing its uploads, its
+    /// stream and its one wait per frame).
+    pub fn with_session(session: &FrameSession, options: &Options) -> Result<Self> {
+        let geometry = *session.geometry();
+        let device = session.device();
         let host = AdmHost::new(options, geometry)?;
         let (width, height) = (geometry.width as usize, geometry.height as usize);
         // Grid and index arithmetic use 32-bit sizes; pictures beyond them
@@ -379,8 +370,6 @@ impl CudaAdm {
             )));
         }
         let bps = geometry.bytes_per_sample();
-        let row_bytes = width * bps;
-        let luma_bytes = row_bytes * height;
         let levels = host.levels();
         let layout = Layout::new(width, &levels[0]);
         let ctx = device.ctx();
@@ -392,52 +381,37 @@ impl CudaAdm {
             decouple: load(0, Stage::Decouple)?,
             masking: load(0, Stage::Masking)?,
         };
-        // Built in order; an early return drops what exists so far, and the
-        // stream (declared last in the struct, created first here) has no
-        // work yet, so nothing can be in flight.
-        let stream = Stream::new(ctx)?;
-        let input = DeviceBuffer::new(ctx, 2 * luma_bytes)?;
+        // Built in order; an early return drops what exists so far, and
+        // none of it has been used by the session's stream yet.
+        session.require(Planes::Luma)?;
         let work = DeviceBuffer::new(ctx, 4 * layout.total)?;
         let sums = DeviceBuffer::new(ctx, RING * SUMS_BYTES)?;
         let results = PinnedBuffer::new(ctx, RING * SUMS_BYTES)?;
-        let mut slots = Vec::with_capacity(RING);
-        for _ in 0..RING {
-            slots.push(Slot {
-                staging: PinnedBuffer::new(ctx, 2 * luma_bytes)?,
-                event: Event::new(ctx)?,
-                pending: None,
-            });
-        }
 
         let (args, launches) = plan(&host, geometry, &layout, work.ptr());
         Ok(CudaAdm {
             host,
-            geometry,
             args,
             launches,
-            luma_bytes,
-            row_bytes,
             kernels,
-            slots,
-            next: 0,
+            pending: [None; RING],
             last: [LevelSums::default(); 4],
-            input,
             work,
             sums,
             results,
-            stream,
-            device: device.clone(),
+            session: session.clone(),
         })
     }
 
     /// The device this extractor runs on.
     pub fn device(&self) -> &CudaDevice {
-        &self.device
+        self.session.device()
     }
 
-    /// Bytes uploaded per frame from host memory: both luma planes.
+    /// Bytes uploaded per frame from host memory by its session: both luma
+    /// planes when adm is alone.
     pub fn upload_bytes_per_frame(&self) -> usize {
-        2 * self.luma_bytes
+        self.session.upload_bytes_per_frame()
     }
 
     /// Bytes read back per frame: nine 64-bit sums per level.
@@ -450,9 +424,10 @@ impl CudaAdm {
         self.launches.iter().map(|l| l.stages().count()).sum()
     }
 
-    /// Bytes of device memory this extractor holds.
+    /// Bytes of device memory this extractor holds (its session's input
+    /// buffers not included).
     pub fn device_bytes(&self) -> usize {
-        self.input.len() + self.work.len() + self.sums.len()
+        self.work.len() + self.sums.len()
     }
 
     /// The per-level integer sums of the frame collected last (what the
@@ -466,34 +441,11 @@ impl CudaAdm {
         &self.host
     }
 
-    fn check_geometry(&self, g: &Geometry) -> Result<()> {
-        super::check_geometry("adm", &self.geometry, g)
-    }
-
-    /// The free slot for the next frame, or an error when `RING` frames
-    /// are already waiting to be collected.
-    fn free_slot(&self) -> Result<usize> {
-        let s = self.next;
-        super::free_slot("adm", s, self.slots[s].pending)
-    }
-
-    /// Enqueues frame `index` of host pictures: pack, upload, transform.
+    /// Enqueues frame `index` of host pictures (uploaded by the session
+    /// unless another extractor already did).
     pub fn submit_host(&mut self, reference: &Picture, distorted: &Picture, index: u32) -> Result<()> {
-        self.check_geometry(reference.geometry())?;
-        self.check_geometry(distorted.geometry())?;
-        let s = self.free_slot()?;
-        let n = self.luma_bytes;
-        {
-            let staging = self.slots[s].staging.as_mut_slice();
-            let (r, d) = staging.split_at_mut(n);
-            pack_luma(reference, self.row_bytes, r);
-            pack_luma(distorted, self.row_bytes, &mut d[..n]);
-        }
-        let base = self.input.ptr();
-        let src = [base, base + n as u64];
-        let pitch = [self.row_bytes as u64; 2];
-        let r = self.enqueue(s, src, pitch, index, true);
-        self.settle(r)
+        let input = self.session.host_frame(reference, distorted, index)?;
+        self.submit_input(input, index)
     }
 
     /// Enqueues frame `index` of pictures already in device memory (see
@@ -505,30 +457,28 @@ impl CudaAdm {
         distorted: &CudaPicture<'_>,
         index: u32,
     ) -> Result<()> {
-        self.check_geometry(reference.geometry())?;
-        self.check_geometry(distorted.geometry())?;
-        let s = self.free_slot()?;
-        let (r, d) = (reference.plane(0), distorted.plane(0));
-        let r = self.enqueue(s, [r.ptr, d.ptr], [r.pitch as u64, d.pitch as u64], index, false);
-        self.settle(r)
+        let input = self.session.device_frame(reference, distorted, index)?;
+        self.submit_input(input, index)
     }
 
-    /// After a failed enqueue, waits out whatever did get enqueued, so a
-    /// later frame never rewrites staging memory a copy may still read.
-    fn settle(&mut self, r: Result<()>) -> Result<()> {
-        if r.is_err() {
-            self.stream.drain();
+    fn submit_input(&mut self, input: FrameInput, index: u32) -> Result<()> {
+        let s = super::free_slot("adm", input.slot, self.pending[input.slot])?;
+        let (r, d) = (input.reference[0], input.distorted[0]);
+        let session = self.session.clone();
+        let queued =
+            session.with_stream(|stream| self.enqueue(stream, s, [r.ptr, d.ptr], [r.pitch as u64, d.pitch as u64]));
+        if queued.is_err() {
+            // Nothing may rewrite buffers a queued copy may still read.
+            self.session.drain();
+            return queued;
         }
-        r
+        self.pending[s] = Some(index);
+        Ok(())
     }
 
-    fn enqueue(&mut self, s: usize, src: [u64; 2], pitch: [u64; 2], index: u32, upload: bool) -> Result<()> {
-        self.stream.ctx().bind()?;
-        if upload {
-            self.stream.copy_htod(&self.input, 0, &self.slots[s].staging, 0, 2 * self.luma_bytes)?;
-        }
+    fn enqueue(&mut self, stream: &Stream, s: usize, src: [u64; 2], pitch: [u64; 2]) -> Result<()> {
         let off = s * SUMS_BYTES;
-        self.stream.zero(&self.sums, off, SUMS_BYTES)?;
+        stream.zero(&self.sums, off, SUMS_BYTES)?;
         for (l, go) in self.launches.iter().enumerate() {
             let mut a = self.args[l];
             a.src = src;
@@ -537,32 +487,27 @@ impl CudaAdm {
             for (stage, grid, block) in go.stages() {
                 let mut params = [&mut a as *mut AdmArgs as *mut c_void];
                 // SAFETY: every adm kernel takes one `AdmArgs` by value
-                // (layout checked by a test); its addresses point into
-                // `input`, `work` and `sums` (owned, freed only after the
-                // stream is drained) or into caller memory that
+                // (layout checked by a test); its addresses point into the
+                // session's input, `work` and `sums` (owned, freed only
+                // after the stream is drained) or into caller memory that
                 // `CudaPicture::from_raw` obliges to stay valid until
                 // collect. Grids are sized so every access is in bounds.
                 unsafe {
-                    self.stream.launch(self.kernels.get(l, stage), grid, block, &mut params)?;
+                    stream.launch(self.kernels.get(l, stage), grid, block, &mut params)?;
                 }
             }
         }
-        self.stream.copy_dtoh(&mut self.results, off, &self.sums, off, SUMS_BYTES)?;
-        self.slots[s].event.record(&self.stream)?;
-        self.slots[s].pending = Some(index);
-        self.next = (s + 1) % RING;
-        Ok(())
+        stream.copy_dtoh(&mut self.results, off, &self.sums, off, SUMS_BYTES)
     }
 
     /// Waits for frame `index` (one host wait) and writes its scores.
     pub fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        let s = self.slots.iter().position(|x| x.pending == Some(index)).ok_or_else(|| Error::Extractor {
+        let s = self.pending.iter().position(|x| *x == Some(index)).ok_or_else(|| Error::Extractor {
             feature: "adm".into(),
             msg: format!("frame {index} was collected but never submitted"),
         })?;
-        self.stream.ctx().bind()?;
-        let waited = self.slots[s].event.wait();
-        self.slots[s].pending = None;
+        let waited = self.session.wait(s, index);
+        self.pending[s] = None;
         waited?;
         let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
         self.last = unpack_sums(|i| u64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes")));
@@ -574,9 +519,9 @@ impl CudaAdm {
 
 impl Drop for CudaAdm {
     fn drop(&mut self) {
-        // Before any field goes: staging and buffers may still be read by
-        // work on the stream (a frame submitted and never collected).
-        self.stream.drain();
+        // Before any field goes: buffers may still be read by work on the
+        // stream (a frame submitted and never collected).
+        self.session.drain();
     }
 }
 
@@ -595,23 +540,6 @@ fn unpack_sums(word: impl Fn(usize) -> u64) -> [LevelSums; 4] {
     })
 }
 
-/// Copies the luma plane of `pic` into `out`, rows back to back.
-fn pack_luma(pic: &Picture, row_bytes: usize, out: &mut [u8]) {
-    fn rows<T: vmaf_core::Pixel>(plane: &vmaf_core::Plane<T>, row_bytes: usize, out: &mut [u8]) {
-        if plane.stride() == plane.width() {
-            out.copy_from_slice(&as_bytes(plane.data())[..out.len()]);
-        } else {
-            for (y, row) in out.chunks_exact_mut(row_bytes).enumerate() {
-                row.copy_from_slice(as_bytes(plane.row(y)));
-            }
-        }
-    }
-    match pic.data() {
-        PictureData::U8(p) => rows(&p[0], row_bytes, out),
-        PictureData::U16(p) => rows(&p[0], row_bytes, out),
-    }
-}
-
 impl Extractor for CudaAdm {
     fn feature_names(&self) -> &[String] {
         self.host.names()
@@ -624,6 +552,10 @@ impl Extractor for CudaAdm {
     fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
         self.collect_frame(index, sink)
     }
+
+    fn deferred_collect(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
@@ -633,7 +565,7 @@ mod emulated;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vmaf_core::{ChromaSampling, Plane};
+    use vmaf_core::ChromaSampling;
 
     #[test]
     fn spec_matches_the_cpu_adm() {
@@ -738,20 +670,6 @@ mod tests {
         let args = CreateArgs { options: &o, geometry: g, cpu_level: vmaf_core::CpuLevel::Scalar, device: None };
         let e = (SPEC.create)(&args).err().expect("no device, no extractor");
         assert!(matches!(e, Error::BackendUnavailable { .. }), "{e}");
-    }
-
-    #[test]
-    fn packing_keeps_luma_rows_back_to_back() {
-        let g = Geometry::new(5, 3, ChromaSampling::Cs420, 10).unwrap();
-        let mut pic = Picture::new(g);
-        let PictureData::U16(planes) = pic.data_mut() else { unreachable!() };
-        let strided: Vec<u16> =
-            (0..3).flat_map(|y| (0..7).map(move |x| if x < 5 { (y * 5 + x) as u16 } else { 0xdead })).collect();
-        planes[0] = Plane::from_vec(strided, 5, 3, 7).unwrap();
-        let mut out = vec![0u8; 30];
-        pack_luma(&pic, 10, &mut out);
-        let words: Vec<u16> = out.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        assert_eq!(words, (0..15).collect::<Vec<u16>>());
     }
 
     #[test]

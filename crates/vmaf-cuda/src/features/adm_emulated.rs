@@ -25,8 +25,9 @@ use std::sync::OnceLock;
 use vmaf_core::{ChromaSampling, Geometry, Options, Picture, PictureData};
 use vmaf_cpu::features::integer_adm::{reference_sums, AdmHost, LevelSums, OPTIONS};
 
-use super::{pack_luma, plan, unpack_sums, AdmArgs, Layout, SUMS_PER_LEVEL};
+use super::{plan, unpack_sums, AdmArgs, Layout, SUMS_PER_LEVEL};
 use crate::kernels;
+use crate::session::pack_luma;
 
 /// CUDA's built-ins on the host. Blocks run one after another; within a
 /// block, kernels that synchronise get one thread per CUDA thread.

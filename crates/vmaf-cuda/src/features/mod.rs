@@ -7,18 +7,11 @@ pub mod motion;
 pub mod psnr;
 pub mod vif;
 
-use vmaf_core::{Error, Geometry, Result};
+use vmaf_core::{Error, Result};
 
-/// Frames a CUDA extractor can have in flight: one computing, one uploading.
-pub const RING: usize = 2;
-
-/// Checks that a picture has the geometry `feature` was created for.
-fn check_geometry(feature: &str, expected: &Geometry, got: &Geometry) -> Result<()> {
-    if got != expected {
-        return Err(Error::Mismatch(format!("picture is {got:?}, {feature} was created for {expected:?}")));
-    }
-    Ok(())
-}
+/// Frames a CUDA extractor can have in flight: one computing, one uploading
+/// (the slots of the scorer's [`crate::session::FrameSession`]).
+pub use crate::session::RING;
 
 /// Slot `next` of a staging ring if it is free; an error naming the frame
 /// still waiting there when `RING` frames were submitted without a collect.

@@ -6,26 +6,26 @@
 //! aggregate are the CPU module's own [`PsnrHost`], so the two backends
 //! cannot drift apart.
 //!
-//! Per frame from host memory: the planes the options need are packed
-//! into a pinned staging slot (a ring of [`RING`] slots, allocated at
-//! create), copied to a device buffer in one transfer sized to those
-//! planes, summed by one kernel launch for all planes, and only the three
-//! sums come back, into pinned memory, followed by one event. `submit`
-//! only enqueues (no allocation, no host wait); `collect` waits once, on
-//! that event, then does the host math. Frames already on the device
-//! ([`CudaPicture`]) skip the staging and the upload.
+//! Per frame: the planes come from the scorer's [`FrameSession`] (every
+//! plane the options need, uploaded once for all extractors in one
+//! transfer, or read in place from device memory), are summed by one
+//! kernel launch for all planes on the session's stream, and only the
+//! three sums come back, into pinned memory. `submit` only enqueues (no
+//! allocation, no host wait); `collect` waits through the session (once
+//! per frame for all extractors), then does the host math.
 
 use std::ffi::c_void;
 
 use vmaf_core::{
     BackendKind, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, Options, Picture,
-    PictureData, Pixel, Plane, Result,
+    Pixel, Result,
 };
 use vmaf_cpu::features::psnr::{PsnrHost, OPTIONS, PROVIDED_FEATURES};
 
-use crate::device::{CudaDevice, DeviceBuffer, Event, Kernel, PinnedBuffer, Stream};
+use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer, Stream};
 use crate::kernels;
 use crate::picture::CudaPicture;
+use crate::session::{FrameInput, FrameSession, Planes};
 
 pub static SPEC: ExtractorSpec = ExtractorSpec {
     name: "psnr",
@@ -63,50 +63,25 @@ struct PlaneSet {
     unused: u32,
 }
 
-/// Where one plane sits in a packed (staging / device input) picture.
-#[derive(Clone, Copy, Debug, Default)]
-struct PackedPlane {
-    offset: usize,
-    row_bytes: usize,
-    width: u32,
-    height: u32,
-}
-
-struct Slot {
-    staging: PinnedBuffer,
-    event: Event,
-    /// The frame whose results this slot will hold, until collected.
-    pending: Option<u32>,
-}
-
 /// The CUDA psnr extractor. Usable directly (for frames in device memory,
 /// [`Self::submit_device`]) or through the [`Extractor`] trait.
 pub struct CudaPsnr {
     host: PsnrHost,
     geometry: Geometry,
     planes: usize,
-    packed: [PackedPlane; 3],
-    /// Bytes of one packed picture (the planes in use only).
-    picture_bytes: usize,
     grid_x: u32,
     kernel: Kernel,
-    slots: Vec<Slot>,
-    next: usize,
-    /// Reference then distorted, packed.
-    input: DeviceBuffer,
+    /// Per session slot: the frame whose sums it will hold, until collected.
+    pending: [Option<u32>; RING],
     /// `RING` x 3 sums on the device, and their copies on the host.
     sums: DeviceBuffer,
     results: PinnedBuffer,
-    stream: Stream,
-    device: CudaDevice,
+    session: FrameSession,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
-    let device = args.device.and_then(|d| d.downcast_ref::<CudaDevice>()).ok_or_else(|| Error::BackendUnavailable {
-        backend: "cuda".into(),
-        msg: "the CUDA psnr extractor was created without a CUDA device".into(),
-    })?;
-    Ok(Box::new(CudaPsnr::new(device, args.options, args.geometry)?))
+    let session = FrameSession::for_extractor(args.device, args.geometry, "psnr")?;
+    Ok(Box::new(CudaPsnr::with_session(&session, args.options)?))
 }
 
 impl CudaPsnr {
@@ -114,60 +89,48 @@ impl CudaPsnr {
     /// parsed against the psnr option table ([`SPEC`]`.options`). Every
     /// buffer is allocated here.
     pub fn new(device: &CudaDevice, options: &Options, geometry: Geometry) -> Result<Self> {
+        Self::with_session(&FrameSession::new(device, geometry)?, options)
+    }
+
+    /// A psnr extractor in a scorer's `session` (sharing its uploads, its
+    /// stream and its one wait per frame).
+    pub fn with_session(session: &FrameSession, options: &Options) -> Result<Self> {
+        let geometry = *session.geometry();
+        let device = session.device();
         let host = PsnrHost::new(options, geometry);
         let planes = host.planes();
         let bps = geometry.bytes_per_sample();
-        let mut packed = [PackedPlane::default(); 3];
-        let mut total = 0usize;
-        let mut max_h = 1u32;
-        for (p, pp) in packed.iter_mut().enumerate().take(planes) {
-            let (w, h) = geometry.plane_size(p);
-            let row_bytes = w as usize * bps;
-            *pp = PackedPlane { offset: total, row_bytes, width: w, height: h };
-            total += row_bytes * h as usize;
-            max_h = max_h.max(h);
-        }
+        let max_h = (0..planes).map(|p| geometry.plane_size(p).1).max().unwrap_or(1).max(1);
         let function = if bps == 1 { "psnr_sse_u8" } else { "psnr_sse_u16" };
-        // Built in order; an early return drops what exists so far, and the
-        // stream (declared last in the struct, created first here) has no
-        // work yet, so nothing can be in flight.
+        // Built in order; an early return drops what exists so far, and
+        // none of it has been used by the session's stream yet.
+        session.require(if planes > 1 { Planes::All } else { Planes::Luma })?;
         let ctx = device.ctx();
         let kernel = device.kernel(&kernels::PSNR, function)?;
-        let stream = Stream::new(ctx)?;
-        let input = DeviceBuffer::new(ctx, 2 * total)?;
         let sums = DeviceBuffer::new(ctx, RING * SUMS_BYTES)?;
         let results = PinnedBuffer::new(ctx, RING * SUMS_BYTES)?;
-        let mut slots = Vec::with_capacity(RING);
-        for _ in 0..RING {
-            slots.push(Slot { staging: PinnedBuffer::new(ctx, 2 * total)?, event: Event::new(ctx)?, pending: None });
-        }
         Ok(CudaPsnr {
             host,
             geometry,
             planes,
-            packed,
-            picture_bytes: total,
             grid_x: max_h.min(MAX_BLOCKS),
             kernel,
-            slots,
-            next: 0,
-            input,
+            pending: [None; RING],
             sums,
             results,
-            stream,
-            device: device.clone(),
+            session: session.clone(),
         })
     }
 
     /// The device this extractor runs on.
     pub fn device(&self) -> &CudaDevice {
-        &self.device
+        self.session.device()
     }
 
-    /// Bytes uploaded per frame from host memory: both pictures, the
-    /// planes in use only.
+    /// Bytes uploaded per frame from host memory by its session: both
+    /// pictures, the planes in use only, when psnr is alone.
     pub fn upload_bytes_per_frame(&self) -> usize {
-        2 * self.picture_bytes
+        self.session.upload_bytes_per_frame()
     }
 
     /// Bytes read back per frame: three 64-bit sums.
@@ -175,41 +138,11 @@ impl CudaPsnr {
         SUMS_BYTES
     }
 
-    fn check_geometry(&self, g: &Geometry) -> Result<()> {
-        super::check_geometry("psnr", &self.geometry, g)
-    }
-
-    /// The free slot for the next frame, or an error when `RING` frames
-    /// are already waiting to be collected.
-    fn free_slot(&self) -> Result<usize> {
-        let s = self.next;
-        super::free_slot("psnr", s, self.slots[s].pending)
-    }
-
-    /// Enqueues frame `index` of host pictures: pack, upload, sum.
+    /// Enqueues frame `index` of host pictures (uploaded by the session
+    /// unless another extractor already did).
     pub fn submit_host(&mut self, reference: &Picture, distorted: &Picture, index: u32) -> Result<()> {
-        self.check_geometry(reference.geometry())?;
-        self.check_geometry(distorted.geometry())?;
-        let s = self.free_slot()?;
-        let n = self.picture_bytes;
-        {
-            let staging = self.slots[s].staging.as_mut_slice();
-            let (r, d) = staging.split_at_mut(n);
-            pack(reference, &self.packed[..self.planes], r)?;
-            pack(distorted, &self.packed[..self.planes], &mut d[..n])?;
-        }
-        let base = self.input.ptr();
-        let mut set = PlaneSet { planes: self.planes as u32, ..Default::default() };
-        for (p, pp) in self.packed.iter().enumerate().take(self.planes) {
-            set.reference[p] = base + pp.offset as u64;
-            set.distorted[p] = base + (n + pp.offset) as u64;
-            set.ref_pitch[p] = pp.row_bytes as u64;
-            set.dis_pitch[p] = pp.row_bytes as u64;
-            set.width[p] = pp.width;
-            set.height[p] = pp.height;
-        }
-        let r = self.enqueue(s, set, index, true);
-        self.settle(r)
+        let input = self.session.host_frame(reference, distorted, index)?;
+        self.submit_input(input, index)
     }
 
     /// Enqueues frame `index` of pictures already in device memory (see
@@ -221,65 +154,58 @@ impl CudaPsnr {
         distorted: &CudaPicture<'_>,
         index: u32,
     ) -> Result<()> {
-        self.check_geometry(reference.geometry())?;
-        self.check_geometry(distorted.geometry())?;
-        let s = self.free_slot()?;
+        let input = self.session.device_frame(reference, distorted, index)?;
+        self.submit_input(input, index)
+    }
+
+    fn submit_input(&mut self, input: FrameInput, index: u32) -> Result<()> {
+        let s = super::free_slot("psnr", input.slot, self.pending[input.slot])?;
         let mut set = PlaneSet { planes: self.planes as u32, ..Default::default() };
-        for (p, pp) in self.packed.iter().enumerate().take(self.planes) {
-            let (r, d) = (reference.plane(p), distorted.plane(p));
+        for p in 0..self.planes {
+            let (r, d) = (input.reference[p], input.distorted[p]);
+            let (w, h) = self.geometry.plane_size(p);
             set.reference[p] = r.ptr;
             set.distorted[p] = d.ptr;
             set.ref_pitch[p] = r.pitch as u64;
             set.dis_pitch[p] = d.pitch as u64;
-            set.width[p] = pp.width;
-            set.height[p] = pp.height;
+            set.width[p] = w;
+            set.height[p] = h;
         }
-        let r = self.enqueue(s, set, index, false);
-        self.settle(r)
+        let session = self.session.clone();
+        let queued = session.with_stream(|stream| self.enqueue(stream, s, set));
+        if queued.is_err() {
+            // Nothing may rewrite buffers a queued copy may still read.
+            self.session.drain();
+            return queued;
+        }
+        self.pending[s] = Some(index);
+        Ok(())
     }
 
-    /// After a failed enqueue, waits out whatever did get enqueued, so a
-    /// later frame never rewrites staging memory a copy may still read.
-    fn settle(&mut self, r: Result<()>) -> Result<()> {
-        if r.is_err() {
-            self.stream.drain();
-        }
-        r
-    }
-
-    fn enqueue(&mut self, s: usize, mut set: PlaneSet, index: u32, upload: bool) -> Result<()> {
-        self.stream.ctx().bind()?;
-        if upload {
-            self.stream.copy_htod(&self.input, 0, &self.slots[s].staging, 0, 2 * self.picture_bytes)?;
-        }
+    fn enqueue(&mut self, stream: &Stream, s: usize, mut set: PlaneSet) -> Result<()> {
         let off = s * SUMS_BYTES;
-        self.stream.zero(&self.sums, off, SUMS_BYTES)?;
+        stream.zero(&self.sums, off, SUMS_BYTES)?;
         let mut out = self.sums.ptr() + off as u64;
         let mut params = [&mut set as *mut PlaneSet as *mut c_void, &mut out as *mut u64 as *mut c_void];
         // SAFETY: the parameters match `psnr_sse_*(PlaneSet, unsigned long
         // long *)`; `out` points into `sums`, and the plane addresses into
-        // `input` (owned, freed only after the stream is drained) or into
-        // caller memory that `CudaPicture::from_raw` obliges to stay valid
-        // until collect.
+        // the session's input (owned, freed only after the stream is
+        // drained) or into caller memory that `CudaPicture::from_raw`
+        // obliges to stay valid until collect.
         unsafe {
-            self.stream.launch(&self.kernel, (self.grid_x, self.planes as u32, 1), (BLOCK, 1, 1), &mut params)?;
+            stream.launch(&self.kernel, (self.grid_x, self.planes as u32, 1), (BLOCK, 1, 1), &mut params)?;
         }
-        self.stream.copy_dtoh(&mut self.results, off, &self.sums, off, SUMS_BYTES)?;
-        self.slots[s].event.record(&self.stream)?;
-        self.slots[s].pending = Some(index);
-        self.next = (s + 1) % RING;
-        Ok(())
+        stream.copy_dtoh(&mut self.results, off, &self.sums, off, SUMS_BYTES)
     }
 
     /// Waits for frame `index` (one host wait) and writes its scores.
     pub fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        let s = self.slots.iter().position(|x| x.pending == Some(index)).ok_or_else(|| Error::Extractor {
+        let s = self.pending.iter().position(|x| *x == Some(index)).ok_or_else(|| Error::Extractor {
             feature: "psnr".into(),
             msg: format!("frame {index} was collected but never submitted"),
         })?;
-        self.stream.ctx().bind()?;
-        let waited = self.slots[s].event.wait();
-        self.slots[s].pending = None;
+        let waited = self.session.wait(s, index);
+        self.pending[s] = None;
         waited?;
         let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
         let mut sse = [0u64; 3];
@@ -294,9 +220,9 @@ impl CudaPsnr {
 
 impl Drop for CudaPsnr {
     fn drop(&mut self) {
-        // Before any field goes: staging and buffers may still be read by
-        // work on the stream (a frame submitted and never collected).
-        self.stream.drain();
+        // Before any field goes: buffers may still be read by work on the
+        // stream (a frame submitted and never collected).
+        self.session.drain();
     }
 }
 
@@ -306,28 +232,6 @@ pub(crate) fn as_bytes<T: Pixel>(s: &[T]) -> &[u8] {
     // SAFETY: u8 and u16 have no padding and every byte pattern is a valid
     // u8; the length covers exactly the samples.
     unsafe { std::slice::from_raw_parts(s.as_ptr() as *const u8, std::mem::size_of_val(s)) }
-}
-
-fn pack_planes<T: Pixel>(planes: &[Plane<T>; 3], layout: &[PackedPlane], out: &mut [u8]) {
-    for (plane, pp) in planes.iter().zip(layout) {
-        let dst = &mut out[pp.offset..pp.offset + pp.row_bytes * pp.height as usize];
-        if plane.stride() == plane.width() {
-            dst.copy_from_slice(&as_bytes(plane.data())[..dst.len()]);
-        } else {
-            for (y, row) in dst.chunks_exact_mut(pp.row_bytes).enumerate() {
-                row.copy_from_slice(as_bytes(plane.row(y)));
-            }
-        }
-    }
-}
-
-/// Copies the planes of `layout` from `pic` into `out`, rows back to back.
-fn pack(pic: &Picture, layout: &[PackedPlane], out: &mut [u8]) -> Result<()> {
-    match pic.data() {
-        PictureData::U8(p) => pack_planes(p, layout, out),
-        PictureData::U16(p) => pack_planes(p, layout, out),
-    }
-    Ok(())
 }
 
 impl Extractor for CudaPsnr {
@@ -346,6 +250,10 @@ impl Extractor for CudaPsnr {
     fn flush(&mut self, sink: &mut FeatureSink) -> Result<()> {
         self.host.flush(sink);
         Ok(())
+    }
+
+    fn deferred_collect(&self) -> bool {
+        true
     }
 }
 
@@ -396,30 +304,5 @@ mod tests {
         let not_a_device = 5u32;
         let args = CreateArgs { device: Some(&not_a_device), ..args };
         assert!((SPEC.create)(&args).is_err());
-    }
-
-    #[test]
-    fn packing_keeps_only_the_planes_in_use_rows_back_to_back() {
-        let g = Geometry::new(5, 3, ChromaSampling::Cs420, 10).unwrap();
-        let mut pic = Picture::new(g);
-        let PictureData::U16(planes) = pic.data_mut() else { unreachable!() };
-        for (p, plane) in planes.iter_mut().enumerate() {
-            for (i, v) in plane.data_mut().iter_mut().enumerate() {
-                *v = (p * 1000 + i) as u16;
-            }
-        }
-        // A strided luma plane must pack the same as a tight one.
-        let strided: Vec<u16> =
-            (0..3).flat_map(|y| (0..7).map(move |x| if x < 5 { (y * 5 + x) as u16 } else { 0xdead })).collect();
-        planes[0] = Plane::from_vec(strided, 5, 3, 7).unwrap();
-        let layout = [
-            PackedPlane { offset: 0, row_bytes: 10, width: 5, height: 3 },
-            PackedPlane { offset: 30, row_bytes: 6, width: 3, height: 2 },
-        ];
-        let mut out = vec![0u8; 42];
-        pack(&pic, &layout, &mut out).unwrap();
-        let words: Vec<u16> = out.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        let expect: Vec<u16> = (0..15).chain(1000..1006).collect();
-        assert_eq!(words, expect);
     }
 }

@@ -23,28 +23,28 @@
 //! module uploads those row and column maps at create, so the kernels only
 //! look sources up and can never disagree with the CPU about an edge.
 //!
-//! Per frame from host memory: the two luma planes are packed into a
-//! pinned staging slot (a ring of [`RING`]), copied up in one transfer,
-//! processed by at most 7 launches (statistic of each scale, decimation of
-//! scales 0..2; empty scales of tiny pictures launch nothing), and the 128
-//! bytes of sums come back into pinned memory, followed by one event.
-//! `submit` only enqueues; `collect` waits once, on that event. Frames
-//! already on the device ([`CudaPicture`]) skip the staging and upload.
+//! Per frame: the two luma planes come from the scorer's [`FrameSession`]
+//! (uploaded once for every extractor, or read in place from device
+//! memory), are processed by at most 7 launches on the session's stream
+//! (statistic of each scale, decimation of scales 0..2; empty scales of
+//! tiny pictures launch nothing), and the 128 bytes of sums come back into
+//! pinned memory. `submit` only enqueues; `collect` waits through the
+//! session, once per frame for all extractors.
 
 use std::ffi::c_void;
 
 use vmaf_core::{
     BackendKind, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, Options, Picture,
-    PictureData, Plane, Result,
+    Result,
 };
 use vmaf_cpu::features::integer_vif::{
     Edge, Log2Table, ScaleGeom, Shifts, Sums, VifHost, GAIN_EPS, OPTIONS, PROVIDED_FEATURES,
 };
 
-use crate::device::{CudaDevice, DeviceBuffer, Event, Kernel, PinnedBuffer, Stream};
-use crate::features::psnr::as_bytes;
+use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer};
 use crate::kernels;
 use crate::picture::CudaPicture;
+use crate::session::{FrameInput, FrameSession, Planes};
 
 pub static SPEC: ExtractorSpec = ExtractorSpec {
     name: "vif",
@@ -179,13 +179,6 @@ impl Tables {
     }
 }
 
-struct Slot {
-    staging: PinnedBuffer,
-    event: Event,
-    /// The frame whose results this slot will hold, until collected.
-    pending: Option<u32>,
-}
-
 /// The CUDA vif extractor. Usable directly (for frames in device memory,
 /// [`Self::submit_device`]) or through the [`Extractor`] trait.
 pub struct CudaVif {
@@ -193,18 +186,14 @@ pub struct CudaVif {
     geometry: Geometry,
     /// (width, height) of each scale.
     dims: [(u32, u32); 4],
-    /// Bytes of one packed luma plane.
-    plane_bytes: usize,
     stat: [Kernel; 4],
     sub: [Kernel; 3],
     /// Device addresses of each scale's maps.
     maps: [MapOffsets; 4],
-    slots: Vec<Slot>,
-    next: usize,
+    /// Per session slot: the frame whose sums it will hold, until collected.
+    pending: [Option<u32>; RING],
     /// The sums of the last collected frame.
     last_sums: [Sums; 4],
-    /// Reference then distorted luma, packed (host input only).
-    input: DeviceBuffer,
     /// Pictures of scales 1..3, reference and distorted, u16.
     pyramid: DeviceBuffer,
     /// Byte offsets in `pyramid` of scale s+1's reference and distorted.
@@ -214,16 +203,12 @@ pub struct CudaVif {
     /// `RING` x 16 sums on the device, and their copies on the host.
     sums: DeviceBuffer,
     results: PinnedBuffer,
-    stream: Stream,
-    device: CudaDevice,
+    session: FrameSession,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
-    let device = args.device.and_then(|d| d.downcast_ref::<CudaDevice>()).ok_or_else(|| Error::BackendUnavailable {
-        backend: "cuda".into(),
-        msg: "the CUDA vif extractor was created without a CUDA device".into(),
-    })?;
-    Ok(Box::new(CudaVif::new(device, args.options, args.geometry)?))
+    let session = FrameSession::for_extractor(args.device, args.geometry, "vif")?;
+    Ok(Box::new(CudaVif::with_session(&session, args.options)?))
 }
 
 /// Where a scale's pictures are: addresses and row pitches in bytes.
@@ -240,6 +225,14 @@ impl CudaVif {
     /// parsed against the vif option table ([`SPEC`]`.options`). Every
     /// buffer is allocated, and the tables uploaded, here.
     pub fn new(device: &CudaDevice, options: &Options, geometry: Geometry) -> Result<Self> {
+        Self::with_session(&FrameSession::new(device, geometry)?, options)
+    }
+
+    /// A vif extractor in a scorer's `session` (sharing its uploads, its
+    /// stream and its one wait per frame).
+    pub fn with_session(session: &FrameSession, options: &Options) -> Result<Self> {
+        let geometry = *session.geometry();
+        let device = session.device();
         let host = VifHost::new(options);
         let (w, h) = (geometry.width as usize, geometry.height as usize);
         let bps = geometry.bytes_per_sample();
@@ -254,72 +247,61 @@ impl CudaVif {
             // 256-byte aligned starts: every scale's rows begin aligned.
             pyramid_bytes += (2 * n).div_ceil(256) * 256;
         }
-        let plane_bytes = w * h * bps;
         let (stat0, sub0) = if bps == 1 { ("vif_stat0_u8", "vif_sub0_u8") } else { ("vif_stat0_u16", "vif_sub0_u16") };
 
         // Built in order; an early return drops what exists so far. The
         // stream is waited for before the staging for the tables goes.
+        session.require(Planes::Luma)?;
         let ctx = device.ctx();
         let k = |f: &str| device.kernel(&kernels::VIF, f);
         let stat = [k(stat0)?, k("vif_stat1")?, k("vif_stat2")?, k("vif_stat3")?];
         let sub = [k(sub0)?, k("vif_sub1")?, k("vif_sub2")?];
-        let stream = Stream::new(ctx)?;
-        let input = DeviceBuffer::new(ctx, 2 * plane_bytes)?;
         let pyramid = DeviceBuffer::new(ctx, pyramid_bytes)?;
         let table_dev = DeviceBuffer::new(ctx, tables.bytes.len())?;
         {
             let mut up = PinnedBuffer::new(ctx, tables.bytes.len())?;
             up.as_mut_slice().copy_from_slice(&tables.bytes);
-            let queued = stream.copy_htod(&table_dev, 0, &up, 0, tables.bytes.len());
-            // Wait even after an error: `up` is freed at the end of this
-            // block and a queued copy may still read it.
-            let waited = stream.wait_idle();
-            if queued.is_err() {
-                stream.drain();
-            }
-            queued.and(waited)?;
+            // Waited for even after an error: `up` is freed at the end of
+            // this block and a queued copy may still read it.
+            session.with_stream(|stream| {
+                let queued = stream.copy_htod(&table_dev, 0, &up, 0, tables.bytes.len());
+                let waited = stream.wait_idle();
+                if queued.is_err() {
+                    stream.drain();
+                }
+                queued.and(waited)
+            })?;
         }
         let sums = DeviceBuffer::new(ctx, RING * SUMS_BYTES)?;
         let results = PinnedBuffer::new(ctx, RING * SUMS_BYTES)?;
-        let mut slots = Vec::with_capacity(RING);
-        for _ in 0..RING {
-            slots.push(Slot {
-                staging: PinnedBuffer::new(ctx, 2 * plane_bytes)?,
-                event: Event::new(ctx)?,
-                pending: None,
-            });
-        }
         Ok(CudaVif {
             host,
             geometry,
             dims,
-            plane_bytes,
             stat,
             sub,
             maps: tables.scales,
-            slots,
-            next: 0,
+            pending: [None; RING],
             last_sums: [Sums::default(); 4],
-            input,
             pyramid,
             pyramid_at,
             tables: table_dev,
             log2_at: tables.log2,
             sums,
             results,
-            stream,
-            device: device.clone(),
+            session: session.clone(),
         })
     }
 
     /// The device this extractor runs on.
     pub fn device(&self) -> &CudaDevice {
-        &self.device
+        self.session.device()
     }
 
-    /// Bytes uploaded per frame from host memory: both luma planes.
+    /// Bytes uploaded per frame from host memory by its session: both luma
+    /// planes when vif is alone.
     pub fn upload_bytes_per_frame(&self) -> usize {
-        2 * self.plane_bytes
+        self.session.upload_bytes_per_frame()
     }
 
     /// Bytes read back per frame: sixteen 64-bit sums.
@@ -342,34 +324,11 @@ impl CudaVif {
         self.last_sums
     }
 
-    fn check_geometry(&self, g: &Geometry) -> Result<()> {
-        super::check_geometry("vif", &self.geometry, g)
-    }
-
-    /// The free slot for the next frame, or an error when `RING` frames
-    /// are already waiting to be collected.
-    fn free_slot(&self) -> Result<usize> {
-        let s = self.next;
-        super::free_slot("vif", s, self.slots[s].pending)
-    }
-
-    /// Enqueues frame `index` of host pictures: pack, upload, compute.
+    /// Enqueues frame `index` of host pictures (uploaded by the session
+    /// unless another extractor already did).
     pub fn submit_host(&mut self, reference: &Picture, distorted: &Picture, index: u32) -> Result<()> {
-        self.check_geometry(reference.geometry())?;
-        self.check_geometry(distorted.geometry())?;
-        let s = self.free_slot()?;
-        let n = self.plane_bytes;
-        {
-            let staging = self.slots[s].staging.as_mut_slice();
-            let (r, d) = staging.split_at_mut(n);
-            pack_luma(reference, r);
-            pack_luma(distorted, &mut d[..n]);
-        }
-        let row = (self.geometry.width as usize * self.geometry.bytes_per_sample()) as u64;
-        let base = self.input.ptr();
-        let src = Source { reference: base, distorted: base + n as u64, ref_pitch: row, dis_pitch: row };
-        let r = self.enqueue(s, src, index, true);
-        self.settle(r)
+        let input = self.session.host_frame(reference, distorted, index)?;
+        self.submit_input(input, index)
     }
 
     /// Enqueues frame `index` of pictures already in device memory (see
@@ -381,22 +340,22 @@ impl CudaVif {
         distorted: &CudaPicture<'_>,
         index: u32,
     ) -> Result<()> {
-        self.check_geometry(reference.geometry())?;
-        self.check_geometry(distorted.geometry())?;
-        let s = self.free_slot()?;
-        let (r, d) = (reference.plane(0), distorted.plane(0));
-        let src = Source { reference: r.ptr, distorted: d.ptr, ref_pitch: r.pitch as u64, dis_pitch: d.pitch as u64 };
-        let r = self.enqueue(s, src, index, false);
-        self.settle(r)
+        let input = self.session.device_frame(reference, distorted, index)?;
+        self.submit_input(input, index)
     }
 
-    /// After a failed enqueue, waits out whatever did get enqueued, so a
-    /// later frame never rewrites staging memory a copy may still read.
-    fn settle(&mut self, r: Result<()>) -> Result<()> {
+    fn submit_input(&mut self, input: FrameInput, index: u32) -> Result<()> {
+        let s = super::free_slot("vif", input.slot, self.pending[input.slot])?;
+        let (r, d) = (input.reference[0], input.distorted[0]);
+        let src = Source { reference: r.ptr, distorted: d.ptr, ref_pitch: r.pitch as u64, dis_pitch: d.pitch as u64 };
+        let r = self.enqueue(s, src);
         if r.is_err() {
-            self.stream.drain();
+            // Nothing may rewrite buffers a queued copy may still read.
+            self.session.drain();
+            return r;
         }
-        r
+        self.pending[s] = Some(index);
+        Ok(())
     }
 
     /// Scale `s`'s pictures: the input for scale 0, the pyramid after.
@@ -410,13 +369,14 @@ impl CudaVif {
         Source { reference: base + r as u64, distorted: base + d as u64, ref_pitch: pitch, dis_pitch: pitch }
     }
 
-    fn enqueue(&mut self, slot: usize, input: Source, index: u32, upload: bool) -> Result<()> {
-        self.stream.ctx().bind()?;
-        if upload {
-            self.stream.copy_htod(&self.input, 0, &self.slots[slot].staging, 0, 2 * self.plane_bytes)?;
-        }
+    fn enqueue(&mut self, slot: usize, input: Source) -> Result<()> {
+        let session = self.session.clone();
+        session.with_stream(|stream| self.enqueue_on(stream, slot, input))
+    }
+
+    fn enqueue_on(&mut self, stream: &crate::device::Stream, slot: usize, input: Source) -> Result<()> {
         let off = slot * SUMS_BYTES;
-        self.stream.zero(&self.sums, off, SUMS_BYTES)?;
+        stream.zero(&self.sums, off, SUMS_BYTES)?;
         let bpc = self.geometry.bit_depth as u32;
         let tables = self.tables.ptr();
         for s in 0..4 {
@@ -454,7 +414,7 @@ impl CudaVif {
                 // memory that `CudaPicture::from_raw` obliges to stay valid
                 // until collect. The maps cover every position the kernel
                 // looks up (it clamps to their range).
-                unsafe { self.stream.launch(&self.stat[s], grid, (BLOCK, 1, 1), &mut params)? };
+                unsafe { stream.launch(&self.stat[s], grid, (BLOCK, 1, 1), &mut params)? };
             }
             if s < 3 {
                 let (wo, ho) = self.dims[s + 1];
@@ -482,25 +442,21 @@ impl CudaVif {
                 let mut params = [&mut args as *mut SubArgs as *mut c_void];
                 // SAFETY: as above; the outputs are scale s+1's pictures in
                 // `pyramid`, wo x ho u16 each.
-                unsafe { self.stream.launch(&self.sub[s], grid, (BLOCK, 1, 1), &mut params)? };
+                unsafe { stream.launch(&self.sub[s], grid, (BLOCK, 1, 1), &mut params)? };
             }
         }
-        self.stream.copy_dtoh(&mut self.results, off, &self.sums, off, SUMS_BYTES)?;
-        self.slots[slot].event.record(&self.stream)?;
-        self.slots[slot].pending = Some(index);
-        self.next = (slot + 1) % RING;
+        stream.copy_dtoh(&mut self.results, off, &self.sums, off, SUMS_BYTES)?;
         Ok(())
     }
 
     /// Waits for frame `index` (one host wait) and writes its scores.
     pub fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        let s = self.slots.iter().position(|x| x.pending == Some(index)).ok_or_else(|| Error::Extractor {
+        let s = self.pending.iter().position(|x| *x == Some(index)).ok_or_else(|| Error::Extractor {
             feature: "vif".into(),
             msg: format!("frame {index} was collected but never submitted"),
         })?;
-        self.stream.ctx().bind()?;
-        let waited = self.slots[s].event.wait();
-        self.slots[s].pending = None;
+        let waited = self.session.wait(s, index);
+        self.pending[s] = None;
         waited?;
         let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
         let word = |i: usize| i64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
@@ -520,28 +476,9 @@ impl CudaVif {
 
 impl Drop for CudaVif {
     fn drop(&mut self) {
-        // Before any field goes: staging and buffers may still be read by
-        // work on the stream (a frame submitted and never collected).
-        self.stream.drain();
-    }
-}
-
-fn pack_plane<T: vmaf_core::Pixel>(plane: &Plane<T>, out: &mut [u8]) {
-    let row_bytes = plane.width() * T::BYTES;
-    if plane.stride() == plane.width() {
-        out.copy_from_slice(&as_bytes(plane.data())[..out.len()]);
-    } else {
-        for (y, row) in out.chunks_exact_mut(row_bytes).enumerate() {
-            row.copy_from_slice(as_bytes(plane.row(y)));
-        }
-    }
-}
-
-/// Copies the luma plane of `pic` into `out`, rows back to back.
-fn pack_luma(pic: &Picture, out: &mut [u8]) {
-    match pic.data() {
-        PictureData::U8(p) => pack_plane(&p[0], out),
-        PictureData::U16(p) => pack_plane(&p[0], out),
+        // Before any field goes: buffers may still be read by work on the
+        // stream (a frame submitted and never collected).
+        self.session.drain();
     }
 }
 
@@ -556,6 +493,10 @@ impl Extractor for CudaVif {
 
     fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
         self.collect_frame(index, sink)
+    }
+
+    fn deferred_collect(&self) -> bool {
+        true
     }
 }
 
@@ -749,19 +690,5 @@ mod tests {
                 eprintln!("compiled vif.cu for sm_90: {} bytes", image.len());
             }
         }
-    }
-
-    #[test]
-    fn packing_takes_luma_rows_without_stride_padding() {
-        let g = Geometry::new(5, 3, ChromaSampling::Cs420, 10).unwrap();
-        let mut pic = Picture::new(g);
-        let strided: Vec<u16> =
-            (0..3).flat_map(|y| (0..7).map(move |x| if x < 5 { (y * 5 + x) as u16 } else { 0xdead })).collect();
-        let PictureData::U16(planes) = pic.data_mut() else { unreachable!() };
-        planes[0] = Plane::from_vec(strided, 5, 3, 7).unwrap();
-        let mut out = vec![0u8; 30];
-        pack_luma(&pic, &mut out);
-        let words: Vec<u16> = out.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        assert_eq!(words, (0..15).collect::<Vec<u16>>());
     }
 }
