@@ -37,6 +37,8 @@ use vmaf_cuda::{CudaDevice, CudaMotion, CudaPsnr, DevicePicture};
 
 #[path = "device_check/vif.rs"]
 mod vif;
+#[path = "device_check/vmaf.rs"]
+mod vmaf_model;
 
 // ---------------------------------------------------------------- allocator
 
@@ -1875,6 +1877,7 @@ fn main() -> ExitCode {
     adm_checks(&mut t, &dev, &clips);
     section(&mut t, "motion parity", |t| motion_parity(t, &dev, &clips));
     section(&mut t, "motion counters and fps", |t| motion_counters_and_fps(t, &dev));
+    vmaf_model::vmaf_checks(&mut t, &dev, &clips);
     t.info("modules loaded on the device", dev.loaded_modules().to_string());
     #[cfg(feature = "fault-injection")]
     section(&mut t, "fault injection", |t| fault_injection(t, dev, &clips));
