@@ -315,6 +315,35 @@ impl Picture {
     pub fn bit_depth(&self) -> u8 {
         self.geometry.bit_depth
     }
+
+    /// Copies the samples of `src` (same geometry) into this picture's
+    /// buffers, row by row whatever either stride is. Unlike `clone_from`
+    /// (which the derive implements as a fresh clone), it never allocates,
+    /// so a scorer can take pictures it does not own on a per-frame path.
+    pub fn copy_from(&mut self, src: &Picture) -> Result<()> {
+        if src.geometry != self.geometry {
+            return Err(Error::Mismatch(format!("picture is {:?}, expected {:?}", src.geometry, self.geometry)));
+        }
+        fn planes<T: Pixel>(dst: &mut [Plane<T>; 3], src: &[Plane<T>; 3]) {
+            for (d, s) in dst.iter_mut().zip(src) {
+                if d.stride == d.width && s.stride == s.width {
+                    let n = d.width * d.height;
+                    d.data[..n].copy_from_slice(&s.data[..n]);
+                } else {
+                    for y in 0..d.height {
+                        d.row_mut(y).copy_from_slice(s.row(y));
+                    }
+                }
+            }
+        }
+        match (&mut self.data, &src.data) {
+            (PictureData::U8(d), PictureData::U8(s)) => planes(d, s),
+            (PictureData::U16(d), PictureData::U16(s)) => planes(d, s),
+            // The sample type follows the geometry, checked above.
+            _ => return Err(Error::Mismatch("sample types differ".into())),
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -341,6 +370,30 @@ mod tests {
             Err(Error::UnsupportedBitDepth(9))
         ));
         assert!(Geometry::new(0, 16, ChromaSampling::Cs420, 8).is_err());
+    }
+
+    #[test]
+    fn copy_from_takes_every_sample_across_strides() {
+        let g = Geometry::new(5, 3, ChromaSampling::Cs420, 10).unwrap();
+        let mut src = Picture::new(g);
+        let PictureData::U16(planes) = src.data_mut() else { unreachable!() };
+        let strided: Vec<u16> = (0..3).flat_map(|y| (0..7).map(move |x| (y * 7 + x) as u16)).collect();
+        planes[0] = Plane::from_vec(strided, 5, 3, 7).unwrap();
+        planes[2].data_mut().iter_mut().enumerate().for_each(|(i, v)| *v = 500 + i as u16);
+        let mut dst = Picture::new(g);
+        dst.copy_from(&src).unwrap();
+        let PictureData::U16(d) = dst.data() else { unreachable!() };
+        for y in 0..3 {
+            assert_eq!(d[0].row(y), src_row(&src, y), "row {y}");
+        }
+        assert_eq!(d[2].data(), &[500, 501, 502, 503, 504, 505]);
+        let other = Picture::new(Geometry::new(5, 3, ChromaSampling::Cs444, 10).unwrap());
+        assert!(dst.copy_from(&other).is_err());
+
+        fn src_row(p: &Picture, y: usize) -> &[u16] {
+            let PictureData::U16(s) = p.data() else { unreachable!() };
+            s[0].row(y)
+        }
     }
 
     #[test]

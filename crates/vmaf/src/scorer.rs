@@ -310,8 +310,8 @@ impl Scorer {
             }
         }
         let (r, d) = self.engine.slot();
-        r.clone_from(reference);
-        d.clone_from(distorted);
+        r.copy_from(reference)?;
+        d.copy_from(distorted)?;
         self.engine.commit()
     }
 
