@@ -23,6 +23,7 @@ pub mod features;
 pub mod kernels;
 pub mod loader;
 mod nvrtc;
+mod pack;
 pub mod picture;
 pub mod session;
 

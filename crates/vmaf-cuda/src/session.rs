@@ -39,6 +39,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use vmaf_core::{Error, Geometry, Picture, PictureData, Pixel, Plane, Result};
 
 use crate::device::{CudaDevice, DeviceBuffer, Event, PinnedBuffer, Stream};
+use crate::pack::{PackPool, Rows};
 use crate::picture::{CudaPicture, CudaPlane};
 
 /// Frames a session can have in flight: one computing, one uploading.
@@ -111,6 +112,8 @@ struct State {
     /// pictures its extractors are handed ([`FrameSession::stage_device`]).
     staged: Option<(u32, [CudaPlane; 3], [CudaPlane; 3])>,
     next_seq: u64,
+    /// Copies host pictures into staging on several threads.
+    pool: PackPool,
     /// `Drop for State` drains both streams before any field goes.
     copy: Stream,
     compute: Stream,
@@ -163,6 +166,9 @@ impl FrameSession {
             open: None,
             staged: None,
             next_seq: 0,
+            // A quarter of the cores, up to 4: enough to copy a 4K frame
+            // well inside a GPU frame time, few enough for many scorers.
+            pool: PackPool::new(std::thread::available_parallelism().map_or(1, |n| n.get() / 4).clamp(1, 4)),
             copy,
             compute,
         };
@@ -483,8 +489,12 @@ impl State {
         };
         {
             let out = staging.as_mut_slice();
-            pack(reference, &packed[..3], out);
-            pack(distorted, &packed[3..], out);
+            let (r, d) = (rows_of(reference, &packed[..3], out), rows_of(distorted, &packed[3..], out));
+            let parts: [Rows; 6] = std::array::from_fn(|i| if i < 3 { r[i] } else { d[i - 3] });
+            // SAFETY: `rows_of` checked every rectangle against the plane
+            // and the staging slot, which stay borrowed until `run`
+            // returns; the layout's planes are disjoint.
+            unsafe { self.pool.run(&parts) };
         }
         self.copy.ctx().bind()?;
         self.copy.copy_htod(input, 0, staging, 0, bytes)?;
@@ -511,28 +521,47 @@ impl Drop for State {
     }
 }
 
-fn pack_planes<T: Pixel>(planes: &[Plane<T>; 3], layout: &[Packed], out: &mut [u8]) {
-    for (plane, pp) in planes.iter().zip(layout) {
-        if pp.row_bytes == 0 {
-            continue;
-        }
-        let dst = &mut out[pp.offset..pp.offset + pp.row_bytes * pp.height];
-        if plane.stride() == plane.width() {
-            dst.copy_from_slice(&crate::features::psnr::as_bytes(plane.data())[..dst.len()]);
-        } else {
-            for (y, row) in dst.chunks_exact_mut(pp.row_bytes).enumerate() {
-                row.copy_from_slice(crate::features::psnr::as_bytes(plane.row(y)));
+/// The rectangles that copy the planes of `layout` from `pic` into `out`
+/// (rows back to back at each plane's offset), bounds-checked here.
+fn rows_of(pic: &Picture, layout: &[Packed], out: &mut [u8]) -> [Rows; 3] {
+    fn planes<T: Pixel>(planes: &[Plane<T>; 3], layout: &[Packed], out: &mut [u8]) -> [Rows; 3] {
+        std::array::from_fn(|p| {
+            let pp = layout.get(p).copied().unwrap_or_default();
+            let plane = &planes[p];
+            let bps = std::mem::size_of::<T>();
+            if pp.row_bytes == 0 || pp.height == 0 {
+                return Rows::EMPTY;
             }
-        }
+            // The layout was made from the same geometry as the picture;
+            // a mismatch would be a bug, caught before any raw copy.
+            assert!(plane.width() * bps == pp.row_bytes && plane.height() == pp.height, "plane {p} layout mismatch");
+            assert!(pp.offset + pp.row_bytes * pp.height <= out.len(), "staging too small");
+            let data = crate::features::psnr::as_bytes(plane.data());
+            let pitch = plane.stride() * bps;
+            assert!((pp.height - 1) * pitch + pp.row_bytes <= data.len(), "plane {p} shorter than its rows");
+            Rows {
+                src: data.as_ptr(),
+                src_pitch: pitch,
+                // SAFETY: in bounds, checked above.
+                dst: unsafe { out.as_mut_ptr().add(pp.offset) },
+                row_bytes: pp.row_bytes,
+                rows: pp.height,
+            }
+        })
+    }
+    match pic.data() {
+        PictureData::U8(p) => planes(p, layout, out),
+        PictureData::U16(p) => planes(p, layout, out),
     }
 }
 
-/// Copies the planes of `layout` from `pic` into `out`, rows back to back.
+/// Copies the planes of `layout` from `pic` into `out`, rows back to back,
+/// on the calling thread.
+#[cfg(test)]
 fn pack(pic: &Picture, layout: &[Packed], out: &mut [u8]) {
-    match pic.data() {
-        PictureData::U8(p) => pack_planes(p, layout, out),
-        PictureData::U16(p) => pack_planes(p, layout, out),
-    }
+    let parts = rows_of(pic, layout, out);
+    // SAFETY: as in `State::upload`.
+    unsafe { PackPool::new(1).run(&parts) };
 }
 
 /// The luma plane of `pic` into `out`, rows of `row_bytes` back to back
