@@ -80,6 +80,10 @@ pub(crate) struct PackPool {
     helpers: Vec<Helper>,
 }
 
+/// Most threads a pool copies on (shares live in a fixed array, so a frame
+/// allocates nothing).
+const MAX_THREADS: usize = 8;
+
 /// Frames smaller than this are copied on the calling thread alone: a
 /// hand-off costs a few microseconds, more than copying them.
 const PARALLEL_BYTES: usize = 1 << 20;
@@ -89,7 +93,7 @@ impl PackPool {
     /// Helpers that cannot be started are simply not used.
     pub fn new(threads: usize) -> PackPool {
         let mut helpers = Vec::new();
-        for _ in 1..threads.max(1) {
+        for _ in 1..threads.clamp(1, MAX_THREADS) {
             let (jobs, rx) = channel::<Share>();
             let (tx, done) = channel::<()>();
             let spawned = std::thread::Builder::new().name("vmaf-cuda-pack".into()).spawn(move || {
@@ -158,24 +162,25 @@ impl Drop for PackPool {
     }
 }
 
-/// Splits the rows of `parts` into `n` shares of about equal bytes, in
-/// order (share 0 first); at most 6 parts.
-fn split(parts: &[Rows], n: usize) -> Vec<Share> {
+/// Splits the rows of `parts` into `n` (at most [`MAX_THREADS`]) shares of
+/// about equal bytes, in order (share 0 first); at most 6 parts.
+fn split(parts: &[Rows], n: usize) -> [Share; MAX_THREADS] {
+    let n = n.clamp(1, MAX_THREADS);
     let total: usize = parts.iter().map(|r| r.row_bytes * r.rows).sum();
-    let mut shares = vec![Share::default(); n.max(1)];
-    let per = total.div_ceil(n.max(1)).max(1);
+    let mut shares = [Share::default(); MAX_THREADS];
+    let per = total.div_ceil(n).max(1);
     let (mut s, mut filled) = (0usize, 0usize);
     for (pi, r) in parts.iter().enumerate().take(6) {
         let mut y = 0;
         while y < r.rows {
-            let last = s + 1 == shares.len();
+            let last = s + 1 == n;
             let room = per.saturating_sub(filled);
             // The last share takes whatever is left.
             let take = if last { r.rows - y } else { room.div_ceil(r.row_bytes.max(1)).clamp(1, r.rows - y) };
             shares[s].parts[pi] = Some((*r, y, take));
             y += take;
             filled += take * r.row_bytes;
-            if filled >= per && s + 1 < shares.len() {
+            if filled >= per && s + 1 < n {
                 s += 1;
                 filled = 0;
             }

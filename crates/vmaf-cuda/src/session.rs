@@ -114,9 +114,21 @@ struct State {
     next_seq: u64,
     /// Copies host pictures into staging on several threads.
     pool: PackPool,
-    /// `Drop for State` drains both streams before any field goes.
+    /// One per extractor: its own stream, so the extractors of a frame run
+    /// concurrently on the device (each one's frames stay in order on its
+    /// stream, so it may reuse its scratch buffers from frame to frame).
+    lanes: Vec<Lane>,
+    /// `Drop for State` drains every stream before any field goes.
     copy: Stream,
+    /// Joins the lanes: `done` is recorded here after it has waited for
+    /// every lane's part of the frame.
     compute: Stream,
+}
+
+struct Lane {
+    stream: Stream,
+    /// Per slot: the end of this lane's work on that slot's frame.
+    finished: Vec<Event>,
 }
 
 /// A scorer's shared frame pipeline on one device. Cheap to clone; every
@@ -169,6 +181,7 @@ impl FrameSession {
             // A quarter of the cores, up to 4: enough to copy a 4K frame
             // well inside a GPU frame time, few enough for many scorers.
             pool: PackPool::new(std::thread::available_parallelism().map_or(1, |n| n.get() / 4).clamp(1, 4)),
+            lanes: Vec::new(),
             copy,
             compute,
         };
@@ -215,19 +228,33 @@ impl FrameSession {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Declares that an extractor reads `planes` of host pictures, growing
-    /// the staging and device input buffers if needed. Call at create only:
-    /// it allocates.
-    pub fn require(&self, planes: Planes) -> Result<()> {
+    /// Adds an extractor that reads `planes` of host pictures: gives it a
+    /// lane (a stream of its own, whose id it passes to
+    /// [`Self::with_stream`]) and grows the staging and device input
+    /// buffers if needed. Call at create only: it allocates.
+    pub fn join(&self, planes: Planes) -> Result<usize> {
         let mut st = self.lock();
-        if st.picture_bytes > 0 && planes <= st.planes {
-            return Ok(());
-        }
         if st.slots.iter().any(|s| s.state != SlotState::Free) {
             return Err(Error::Extractor {
                 feature: "cuda session".into(),
                 msg: "extractors must be created before the first frame is submitted".into(),
             });
+        }
+        let ctx = st.device.ctx().clone();
+        let stream = Stream::new(&ctx)?;
+        let finished = (0..RING).map(|_| Event::new(&ctx)).collect::<Result<Vec<_>>>()?;
+        st.lanes.push(Lane { stream, finished });
+        let lane = st.lanes.len() - 1;
+        st.grow(planes)?;
+        Ok(lane)
+    }
+}
+
+impl State {
+    fn grow(&mut self, planes: Planes) -> Result<()> {
+        let st = self;
+        if st.picture_bytes > 0 && planes <= st.planes {
+            return Ok(());
         }
         let planes = planes.max(st.planes);
         let g = st.geometry;
@@ -262,6 +289,9 @@ impl FrameSession {
         st.picture_bytes = total;
         Ok(())
     }
+}
+
+impl FrameSession {
 
     /// Bytes copied to the device per frame from host pictures: the planes
     /// the extractors read, of both pictures, with no padding between rows.
@@ -351,12 +381,16 @@ impl FrameSession {
         self.lock().staged.take().is_some()
     }
 
-    /// Runs `f` with the compute stream, on which an extractor enqueues its
-    /// work for the open frame.
-    pub(crate) fn with_stream<R>(&self, f: impl FnOnce(&Stream) -> Result<R>) -> Result<R> {
+    /// Runs `f` with the stream of `lane` (from [`Self::join`]), on which
+    /// an extractor enqueues its work for the open frame.
+    pub(crate) fn with_stream<R>(&self, lane: usize, f: impl FnOnce(&Stream) -> Result<R>) -> Result<R> {
         let st = self.lock();
         st.compute.ctx().bind()?;
-        f(&st.compute)
+        let lane = st.lanes.get(lane).ok_or_else(|| Error::Extractor {
+            feature: "cuda session".into(),
+            msg: format!("no lane {lane}"),
+        })?;
+        f(&lane.stream)
     }
 
     /// Waits, at most once per frame for all extractors, until frame
@@ -459,7 +493,14 @@ impl State {
     fn close(&mut self, s: usize) -> Result<()> {
         self.compute.ctx().bind()?;
         self.open = None;
-        let r = self.slots[s].done.record(&self.compute);
+        let mut r = Ok(());
+        for lane in &self.lanes {
+            r = lane.finished[s].record(&lane.stream).and_then(|()| self.compute.wait_event(&lane.finished[s]));
+            if r.is_err() {
+                break;
+            }
+        }
+        let r = r.and_then(|()| self.slots[s].done.record(&self.compute));
         if r.is_err() {
             self.drain();
             self.slots[s].state = SlotState::Free;
@@ -499,11 +540,17 @@ impl State {
         self.copy.ctx().bind()?;
         self.copy.copy_htod(input, 0, staging, 0, bytes)?;
         slot.uploaded.record(&self.copy)?;
-        self.compute.wait_event(&slot.uploaded)
+        for lane in &self.lanes {
+            lane.stream.wait_event(&slot.uploaded)?;
+        }
+        Ok(())
     }
 
     fn drain(&mut self) {
         self.copy.drain();
+        for lane in &self.lanes {
+            lane.stream.drain();
+        }
         self.compute.drain();
         for sl in &mut self.slots {
             if sl.state == SlotState::Closed {
@@ -517,6 +564,9 @@ impl Drop for State {
     fn drop(&mut self) {
         // Before any buffer goes: an upload or kernel may still read them.
         self.copy.drain();
+        for lane in &self.lanes {
+            lane.stream.drain();
+        }
         self.compute.drain();
     }
 }

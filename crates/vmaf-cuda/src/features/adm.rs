@@ -223,6 +223,8 @@ pub struct CudaAdm {
     sums: DeviceBuffer,
     results: PinnedBuffer,
     session: FrameSession,
+    /// This extractor's stream in the session.
+    lane: usize,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
@@ -383,7 +385,7 @@ impl CudaAdm {
         };
         // Built in order; an early return drops what exists so far, and
         // none of it has been used by the session's stream yet.
-        session.require(Planes::Luma)?;
+        let lane = session.join(Planes::Luma)?;
         let work = DeviceBuffer::new(ctx, 4 * layout.total)?;
         let sums = DeviceBuffer::new(ctx, RING * SUMS_BYTES)?;
         let results = PinnedBuffer::new(ctx, RING * SUMS_BYTES)?;
@@ -400,6 +402,7 @@ impl CudaAdm {
             sums,
             results,
             session: session.clone(),
+            lane,
         })
     }
 
@@ -466,7 +469,7 @@ impl CudaAdm {
         let (r, d) = (input.reference[0], input.distorted[0]);
         let session = self.session.clone();
         let queued =
-            session.with_stream(|stream| self.enqueue(stream, s, [r.ptr, d.ptr], [r.pitch as u64, d.pitch as u64]));
+            session.with_stream(self.lane, |stream| self.enqueue(stream, s, [r.ptr, d.ptr], [r.pitch as u64, d.pitch as u64]));
         if queued.is_err() {
             // Nothing may rewrite buffers a queued copy may still read.
             self.session.drain();

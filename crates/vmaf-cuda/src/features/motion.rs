@@ -113,6 +113,9 @@ pub struct CudaMotion {
     sums: DeviceBuffer,
     results: PinnedBuffer,
     session: FrameSession,
+    /// This extractor's stream in the session (none with
+    /// `motion_force_zero`).
+    lane: Option<usize>,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
@@ -143,9 +146,8 @@ impl CudaMotion {
         // Built in order; an early return drops what exists so far, and
         // none of it has been used by the session's stream yet.
         let ctx = device.ctx();
-        if !host.force_zero() {
-            session.require(Planes::ReferenceLuma)?;
-        }
+        // With `motion_force_zero` nothing reaches the device.
+        let lane = if host.force_zero() { None } else { Some(session.join(Planes::ReferenceLuma)?) };
         let sad_kernel = device.kernel(&kernels::MOTION, function)?;
         let keep_kernel = device.kernel(&kernels::MOTION, "motion_keep_rows")?;
         let mut history = Vec::with_capacity(back + 1);
@@ -171,6 +173,7 @@ impl CudaMotion {
             sums,
             results,
             session: session.clone(),
+            lane,
         })
     }
 
@@ -258,7 +261,11 @@ impl CudaMotion {
         let s = super::free_slot(SPEC.name, input.slot, self.pending[input.slot].map(|p| p.index))?;
         let luma = input.reference[0];
         let session = self.session.clone();
-        let queued = session.with_stream(|stream| self.enqueue(stream, s, luma.ptr, luma.pitch));
+        let lane = self.lane.ok_or_else(|| Error::Extractor {
+            feature: SPEC.name.into(),
+            msg: "motion_force_zero has no device work".into(),
+        })?;
+        let queued = session.with_stream(lane, |stream| self.enqueue(stream, s, luma.ptr, luma.pitch));
         match queued {
             Ok(scored) => {
                 self.pending[s] = Some(Pending { index, on_device: true, scored });

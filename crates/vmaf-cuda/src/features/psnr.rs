@@ -77,6 +77,8 @@ pub struct CudaPsnr {
     sums: DeviceBuffer,
     results: PinnedBuffer,
     session: FrameSession,
+    /// This extractor's stream in the session.
+    lane: usize,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
@@ -104,7 +106,7 @@ impl CudaPsnr {
         let function = if bps == 1 { "psnr_sse_u8" } else { "psnr_sse_u16" };
         // Built in order; an early return drops what exists so far, and
         // none of it has been used by the session's stream yet.
-        session.require(if planes > 1 { Planes::All } else { Planes::Luma })?;
+        let lane = session.join(if planes > 1 { Planes::All } else { Planes::Luma })?;
         let ctx = device.ctx();
         let kernel = device.kernel(&kernels::PSNR, function)?;
         let sums = DeviceBuffer::new(ctx, RING * SUMS_BYTES)?;
@@ -119,6 +121,7 @@ impl CudaPsnr {
             sums,
             results,
             session: session.clone(),
+            lane,
         })
     }
 
@@ -172,7 +175,7 @@ impl CudaPsnr {
             set.height[p] = h;
         }
         let session = self.session.clone();
-        let queued = session.with_stream(|stream| self.enqueue(stream, s, set));
+        let queued = session.with_stream(self.lane, |stream| self.enqueue(stream, s, set));
         if queued.is_err() {
             // Nothing may rewrite buffers a queued copy may still read.
             self.session.drain();

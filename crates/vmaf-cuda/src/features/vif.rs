@@ -204,6 +204,8 @@ pub struct CudaVif {
     sums: DeviceBuffer,
     results: PinnedBuffer,
     session: FrameSession,
+    /// This extractor's stream in the session.
+    lane: usize,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
@@ -251,7 +253,7 @@ impl CudaVif {
 
         // Built in order; an early return drops what exists so far. The
         // stream is waited for before the staging for the tables goes.
-        session.require(Planes::Luma)?;
+        let lane = session.join(Planes::Luma)?;
         let ctx = device.ctx();
         let k = |f: &str| device.kernel(&kernels::VIF, f);
         let stat = [k(stat0)?, k("vif_stat1")?, k("vif_stat2")?, k("vif_stat3")?];
@@ -263,7 +265,7 @@ impl CudaVif {
             up.as_mut_slice().copy_from_slice(&tables.bytes);
             // Waited for even after an error: `up` is freed at the end of
             // this block and a queued copy may still read it.
-            session.with_stream(|stream| {
+            session.with_stream(lane, |stream| {
                 let queued = stream.copy_htod(&table_dev, 0, &up, 0, tables.bytes.len());
                 let waited = stream.wait_idle();
                 if queued.is_err() {
@@ -290,6 +292,7 @@ impl CudaVif {
             sums,
             results,
             session: session.clone(),
+            lane,
         })
     }
 
@@ -371,7 +374,7 @@ impl CudaVif {
 
     fn enqueue(&mut self, slot: usize, input: Source) -> Result<()> {
         let session = self.session.clone();
-        session.with_stream(|stream| self.enqueue_on(stream, slot, input))
+        session.with_stream(self.lane, |stream| self.enqueue_on(stream, slot, input))
     }
 
     fn enqueue_on(&mut self, stream: &crate::device::Stream, slot: usize, input: Source) -> Result<()> {
