@@ -33,11 +33,22 @@ if ! git check-ignore -q "$carry/x"; then
 fi
 
 cargo build --release --example device_check -p vmaf-cuda "${features[@]}"
+# The CLI, for the end-to-end rows (a separate build: with --example, cargo
+# would not build the binary).
+cargo build --release -p vmaf-cli
 
 rm -rf "$carry"
 mkdir -p "$carry/clips"
-cp "$CARGO_TARGET_DIR/release/examples/device_check" "$carry/"
-strip "$carry/device_check" 2>/dev/null || true
+cp "$CARGO_TARGET_DIR/release/examples/device_check" "$CARGO_TARGET_DIR/release/vmaf" "$carry/"
+# libvmaf's own `vmaf`, built outside the repo from the fetched source
+# (LIBVMAF=path), for the side-by-side rows.
+libvmaf=${LIBVMAF:-/work/ref/build-libvmaf/tools/vmaf}
+extra=()
+if [[ -x $libvmaf ]]; then
+    cp "$libvmaf" "$carry/libvmaf"
+    extra=(--libvmaf "$carry/libvmaf")
+fi
+strip "$carry/device_check" "$carry/vmaf" 2>/dev/null || true
 
 # Bytes of one frame of a Y4M stream, from its header line.
 frame_bytes() {
@@ -72,7 +83,7 @@ cut_y4m() {
 }
 
 clips=${VMAF_CLIPS_DIR:-$root/clips}
-budget=$((60 * 1024 * 1024 - $(stat -c %s "$carry/device_check")))
+budget=$((60 * 1024 * 1024 - $(du -sb "$carry" | cut -f1)))
 for ref in "$clips"/*.ref.y4m; do
     pair=$(basename "$ref" .ref.y4m)
     dis=$clips/$pair.dis.y4m
@@ -113,5 +124,5 @@ fi
 
 cat <<EOF
 Run on the GPU machine (lead):
-  run(command="LD_LIBRARY_PATH=/usr/local/cuda/lib64:\${LD_LIBRARY_PATH:-} $carry/device_check --clips $carry/clips", carry=["$carry"], timeout_s=600)
+  run(command="LD_LIBRARY_PATH=/usr/local/cuda/lib64:\${LD_LIBRARY_PATH:-} $carry/device_check --clips $carry/clips --vmaf $carry/vmaf ${extra[*]}", carry=["$carry"], timeout_s=600)
 EOF

@@ -21,9 +21,14 @@
 //!   fallible device call of init and per-frame paths, failed in turn,
 //!   gives an error, leaves nothing outstanding, and a fresh scorer works.
 //!
-//! Usage: `device_check [--clips DIR] [--device N]`. Exit status 0 when
-//! every check passes. scripts/device-check.sh builds it and prints the
-//! command line for the device machine.
+//! - whole models through the Scorer (device_check/vmaf.rs) and the `vmaf`
+//!   command end to end from Y4M files (device_check/e2e.rs).
+//!
+//! Usage: `device_check [--clips DIR] [--device N] [--vmaf PATH]
+//! [--libvmaf PATH]` (the last two: end-to-end rows with our `vmaf`, and
+//! libvmaf's beside it). Exit status 0 when every check passes.
+//! scripts/device-check.sh builds it and prints the command line for the
+//! device machine.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
@@ -39,6 +44,8 @@ use vmaf_cuda::{CudaDevice, CudaMotion, CudaPsnr, DevicePicture};
 mod vif;
 #[path = "device_check/vmaf.rs"]
 mod vmaf_model;
+#[path = "device_check/e2e.rs"]
+mod e2e;
 
 // ---------------------------------------------------------------- allocator
 
@@ -1825,12 +1832,15 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let mut clips = PathBuf::from(".device-carry/clips");
     let mut ordinal = 0usize;
+    let (mut ours, mut libvmaf) = (None, None);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--clips" => clips = args.next().map(PathBuf::from).unwrap_or(clips),
+            "--vmaf" => ours = args.next().map(PathBuf::from),
+            "--libvmaf" => libvmaf = args.next().map(PathBuf::from),
             "--device" => ordinal = args.next().and_then(|v| v.parse().ok()).unwrap_or(0),
             _ => {
-                eprintln!("usage: device_check [--clips DIR] [--device N]");
+                eprintln!("usage: device_check [--clips DIR] [--device N] [--vmaf PATH] [--libvmaf PATH]");
                 return ExitCode::from(2);
             }
         }
@@ -1878,6 +1888,7 @@ fn main() -> ExitCode {
     section(&mut t, "motion parity", |t| motion_parity(t, &dev, &clips));
     section(&mut t, "motion counters and fps", |t| motion_counters_and_fps(t, &dev));
     vmaf_model::vmaf_checks(&mut t, &dev, &clips);
+    e2e::e2e_checks(&mut t, &dev, ours.as_deref(), libvmaf.as_deref());
     t.info("modules loaded on the device", dev.loaded_modules().to_string());
     #[cfg(feature = "fault-injection")]
     section(&mut t, "fault injection", |t| fault_injection(t, dev, &clips));
