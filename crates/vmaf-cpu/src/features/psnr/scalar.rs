@@ -3,8 +3,8 @@
 //! Row sums are kept in 32 bits, as libvmaf does for 8-bit input; with
 //! widths capped at `MAX_DIMENSION` (32768) a row of 8-bit differences
 //! cannot exceed 32768 * 255^2 < 2^31. The loops are written so the compiler
-//! vectorises them; a hand-written SIMD version gained nothing measurable
-//! (the kernel is bound by memory bandwidth).
+//! can vectorise them (with the baseline SSE2 only: x86.rs has the AVX2
+//! version).
 
 use vmaf_core::Plane;
 
