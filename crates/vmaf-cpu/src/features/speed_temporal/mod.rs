@@ -9,7 +9,7 @@
 
 use vmaf_core::{CreateArgs, Extractor, ExtractorSpec, FeatureSink, FramePair, OptionSpec, Result};
 
-use super::speed_common::{load_plane, Speed, SpeedParams};
+use super::speed_common::{Speed, SpeedParams};
 
 const NAME: &str = "speed_temporal";
 
@@ -60,8 +60,8 @@ struct SpeedTemporal {
     names: Vec<String>,
     use_ref_diff: bool,
     speed: Speed,
-    n: usize,
-    /// The previous frame's planes, then their differences.
+    /// The previous frame's planes (the rows SpEED reads, packed), then
+    /// their differences.
     prev: [Vec<f32>; 2],
     /// The current frame's planes.
     cur: [Vec<f32>; 2],
@@ -73,14 +73,13 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
     let o = args.options;
     let g = args.geometry;
     let params = SpeedParams::from_options(o, NAME, 0)?;
-    let speed = Speed::new(params, g.width as usize, g.height as usize, NAME)?;
+    let speed = Speed::new(params, g.width as usize, g.height as usize, NAME, args.cpu_level)?;
     let len = speed.frame_len();
     let buf = || vec![0f32; len];
     Ok(Box::new(SpeedTemporal {
         names: FEATURES.iter().map(|f| o.feature_name(f)).collect(),
         use_ref_diff: o.bool("speed_use_ref_diff"),
         speed,
-        n: g.width as usize * g.height as usize,
         prev: [buf(), buf()],
         cur: [buf(), buf()],
         have_prev: false,
@@ -96,19 +95,13 @@ impl Extractor for SpeedTemporal {
     fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
         // libvmaf reads both pictures at the reference's bit depth.
         let bpc = frame.reference.bit_depth();
-        load_plane(frame.reference.data(), 0, bpc, &mut self.cur[0]);
-        load_plane(frame.distorted.data(), 0, bpc, &mut self.cur[1]);
+        self.speed.load(frame.reference.data(), 0, bpc, &mut self.cur[0]);
+        self.speed.load(frame.distorted.data(), 0, bpc, &mut self.cur[1]);
         let score = if self.have_prev {
-            let n = self.n;
             let [pr, pd] = &mut self.prev;
             let [cr, cd] = &self.cur;
-            for (p, c) in pr[..n].iter_mut().zip(&cr[..n]) {
-                *p -= c;
-            }
-            let sub = if self.use_ref_diff { cr } else { cd };
-            for (p, c) in pd[..n].iter_mut().zip(&sub[..n]) {
-                *p -= c;
-            }
+            self.speed.subtract(pr, cr);
+            self.speed.subtract(pd, if self.use_ref_diff { cr } else { cd });
             self.speed.score(pr, pd).0 as f64
         } else {
             0.0
