@@ -178,6 +178,22 @@ impl Simd {
         }
     }
 
+    fn difference_u8(self, a: &[u8], b: &[u8], out: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 | Simd::Avx512 => unsafe { x86::difference_u8(a, b, out) },
+            _ => scalar::difference_u8(a, b, out),
+        }
+    }
+
+    fn difference_u16(self, a: &[u16], b: &[u16], scaler: f32, out: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 | Simd::Avx512 => unsafe { x86::difference_u16(a, b, scaler, out) },
+            _ => scalar::difference_u16(a, b, scaler, out),
+        }
+    }
+
     fn covariance(self, data: &[f32], stride: usize, sub_w: usize, sub_h: usize, means: &mut [f32], cov: &mut [f32]) {
         match self {
             #[cfg(target_arch = "x86_64")]
@@ -205,6 +221,16 @@ impl Simd {
             _ => scalar::back_substitute(r, rect, sol, cols),
         }
     }
+}
+
+/// A plane's input rows (see [`Speed::keep`]) as raw samples.
+pub(crate) enum RawRows {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+}
+
+fn mixed_sample_types() -> Error {
+    Error::Extractor { feature: "speed_temporal".into(), msg: "pictures of 8-bit and wider samples mixed".into() }
 }
 
 /// Where the anti-aliasing filter reads its plane from.
@@ -427,9 +453,57 @@ impl Speed {
         }
     }
 
-    /// `a -= b` over whole frame buffers, on this instance's kernels.
-    pub fn subtract(&self, a: &mut [f32], b: &[f32]) {
-        self.simd.subtract(a, b);
+    /// Buffers for [`Self::keep`]: the input rows as raw samples, 8-bit or
+    /// wider.
+    pub fn raw_rows(&self, bit_depth: u8) -> RawRows {
+        let n = self.frame_len();
+        if bit_depth > 8 {
+            RawRows::U16(vec![0; n])
+        } else {
+            RawRows::U8(vec![0; n])
+        }
+    }
+
+    /// Copies the input rows of plane `channel` into `into` as they are, to
+    /// difference a later frame against them.
+    pub fn keep(&self, data: &PictureData, channel: usize, into: &mut RawRows) -> Result<()> {
+        let w = self.d.in_w;
+        match (data, into) {
+            (PictureData::U8(p), RawRows::U8(out)) => {
+                for (o, &r) in out.chunks_exact_mut(w).zip(&self.input_rows) {
+                    o.copy_from_slice(p[channel].row(r));
+                }
+            }
+            (PictureData::U16(p), RawRows::U16(out)) => {
+                for (o, &r) in out.chunks_exact_mut(w).zip(&self.input_rows) {
+                    o.copy_from_slice(p[channel].row(r));
+                }
+            }
+            _ => return Err(mixed_sample_types()),
+        }
+        Ok(())
+    }
+
+    /// What [`Self::load`] packs for `prev` (kept by [`Self::keep`]) minus
+    /// what it packs for plane `channel` of `cur`, both read at `bpc`, in
+    /// one pass.
+    pub fn load_difference(&self, prev: &RawRows, cur: &PictureData, channel: usize, bpc: u8, out: &mut [f32]) -> Result<()> {
+        let w = self.d.in_w;
+        match (prev, cur) {
+            (RawRows::U8(prev), PictureData::U8(p)) => {
+                for ((o, a), &r) in out.chunks_exact_mut(w).zip(prev.chunks_exact(w)).zip(&self.input_rows) {
+                    self.simd.difference_u8(a, p[channel].row(r), o);
+                }
+            }
+            (RawRows::U16(prev), PictureData::U16(p)) => {
+                let scaler = (1u32 << (bpc.max(8) - 8)) as f32;
+                for ((o, a), &r) in out.chunks_exact_mut(w).zip(prev.chunks_exact(w)).zip(&self.input_rows) {
+                    self.simd.difference_u16(a, p[channel].row(r), scaler, o);
+                }
+            }
+            _ => return Err(mixed_sample_types()),
+        }
+        Ok(())
     }
 
     /// The SpEED score of a reference and a distorted plane, each as

@@ -48,6 +48,24 @@ pub(super) fn load_u16(src: &[u16], scaler: f32, out: &mut [f32]) {
     }
 }
 
+/// The float difference of two rows of 8-bit samples, each converted as
+/// [`load_u8`] does.
+#[inline(always)]
+pub(super) fn difference_u8(a: &[u8], b: &[u8], out: &mut [f32]) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = (x as f32 + -128.0) - (y as f32 + -128.0);
+    }
+}
+
+/// The float difference of two rows of wider samples, each converted as
+/// [`load_u16`] does.
+#[inline(always)]
+pub(super) fn difference_u16(a: &[u16], b: &[u16], scaler: f32, out: &mut [f32]) {
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = (x as f32 / scaler + -128.0) - (y as f32 / scaler + -128.0);
+    }
+}
+
 /// `a -= b`, element by element.
 #[inline(always)]
 pub(super) fn subtract(a: &mut [f32], b: &[f32]) {

@@ -39,7 +39,7 @@ pub(super) fn avx512_available() -> bool {
 
 // ---- Streaming loops: the scalar code under AVX2 ------------------------
 //
-// SAFETY (these four): callers ensure the CPU has AVX2; the bodies are safe
+// SAFETY (all of these): callers ensure the CPU has AVX2; the bodies are safe
 // Rust.
 
 #[target_feature(enable = "avx2")]
@@ -60,6 +60,16 @@ pub(super) unsafe fn load_u16(src: &[u16], scaler: f32, out: &mut [f32]) {
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn subtract(a: &mut [f32], b: &[f32]) {
     scalar::subtract(a, b)
+}
+
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn difference_u8(a: &[u8], b: &[u8], out: &mut [f32]) {
+    scalar::difference_u8(a, b, out)
+}
+
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn difference_u16(a: &[u16], b: &[u16], scaler: f32, out: &mut [f32]) {
+    scalar::difference_u16(a, b, scaler, out)
 }
 
 #[target_feature(enable = "avx2")]
@@ -520,3 +530,227 @@ pub(super) unsafe fn mat_mul_avx512(dst: &mut [f32], x: &[f32], y: &[f32], rows:
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Rng(u64);
+    impl Rng {
+        /// Uniform in [0, 1).
+        fn u(&mut self) -> f32 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (self.0 >> 40) as f32 / (1u64 << 24) as f32
+        }
+    }
+
+    /// Value generators (index in, value out): what SpEED's planes hold
+    /// (8-bit range offset by -128, fractions after filtering), and hostile
+    /// constant, alternating, subnormal, huge and overflowing values.
+    fn fills() -> Vec<(&'static str, Box<dyn Fn(&mut Rng, usize) -> f32>)> {
+        vec![
+            ("random", Box::new(|r, _| r.u() * 256.0 - 128.0)),
+            ("8-bit", Box::new(|r, _| (r.u() * 256.0).floor() - 128.0)),
+            ("16-bit", Box::new(|r, _| (r.u() * 65536.0).floor() / 256.0 - 128.0)),
+            ("zero", Box::new(|_, _| 0.0)),
+            ("max", Box::new(|_, _| 127.0)),
+            ("min", Box::new(|_, _| -128.0)),
+            ("alternating", Box::new(|_, i| if i % 2 == 0 { -128.0 } else { 127.0 })),
+            ("near-flat", Box::new(|r, _| 100.0 + r.u() * 1e-4)),
+            ("subnormal", Box::new(|r, _| (r.u() - 0.5) * 1e-38)),
+            ("wide range", Box::new(|r, i| (r.u() - 0.5) * if i % 3 == 0 { 1e-20 } else { 1e20 })),
+            ("overflowing", Box::new(|r, i| if i % 7 == 0 { f32::MAX } else { r.u() * 1e30 })),
+        ]
+    }
+
+    /// Equal bits, any NaN matching any NaN (the payload of a NaN made from
+    /// two NaNs depends on operand order, which the compiler may swap).
+    fn same(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+    }
+
+    fn levels() -> Vec<(&'static str, bool)> {
+        vec![("avx2", avx2_available()), ("avx512", avx512_available())]
+    }
+
+    #[test]
+    fn covariance_matches_scalar() {
+        if !avx2_available() {
+            return;
+        }
+        let mut rng = Rng(1);
+        for (name, fill) in fills() {
+            for sub_w in 1..=65 {
+                for (sub_h, pad) in [(1, 0), (2, 3), (3, 1), (7, 0), (12, 2)] {
+                    // Only the needed samples: the last block read ends the
+                    // buffer, so an over-read would fault or be caught.
+                    let stride = sub_w + 4 + pad;
+                    let len = (sub_h + 3) * stride + sub_w + 4;
+                    let data: Vec<f32> = (0..len).map(|i| fill(&mut rng, i)).collect();
+                    let (mut m0, mut c0) = (vec![0f32; N], vec![0f32; N * N]);
+                    scalar::covariance(&data, stride, sub_w, sub_h, &mut m0, &mut c0);
+                    for (level, ok) in levels() {
+                        if !ok {
+                            continue;
+                        }
+                        let (mut m1, mut c1) = (vec![1f32; N], vec![1f32; N * N]);
+                        unsafe {
+                            if level == "avx2" {
+                                covariance_avx2(&data, stride, sub_w, sub_h, &mut m1, &mut c1);
+                            } else {
+                                covariance_avx512(&data, stride, sub_w, sub_h, &mut m1, &mut c1);
+                            }
+                        }
+                        let at = format!("{level} {name} {sub_w}x{sub_h} stride {stride}");
+                        assert!(same(&m0, &m1), "means, {at}");
+                        assert!(same(&c0, &c1), "covariance, {at}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn covariance_over_many_chunks_matches_scalar() {
+        // A 1080p luma window: thousands of samples, many T chunks.
+        if !avx2_available() {
+            return;
+        }
+        let mut rng = Rng(2);
+        let (sub_w, sub_h, stride) = (116, 61, 120);
+        let data: Vec<f32> = (0..stride * 65).map(|_| rng.u() * 60.0 - 30.0).collect();
+        let (mut m0, mut c0) = (vec![0f32; N], vec![0f32; N * N]);
+        scalar::covariance(&data, stride, sub_w, sub_h, &mut m0, &mut c0);
+        for (level, ok) in levels() {
+            if ok {
+                let (mut m1, mut c1) = (vec![0f32; N], vec![0f32; N * N]);
+                unsafe {
+                    if level == "avx2" {
+                        covariance_avx2(&data, stride, sub_w, sub_h, &mut m1, &mut c1);
+                    } else {
+                        covariance_avx512(&data, stride, sub_w, sub_h, &mut m1, &mut c1);
+                    }
+                }
+                assert!(same(&m0, &m1) && same(&c0, &c1), "{level}");
+            }
+        }
+    }
+
+    #[test]
+    fn mat_mul_matches_scalar() {
+        if !avx2_available() {
+            return;
+        }
+        let mut rng = Rng(3);
+        for (name, fill) in fills() {
+            for rows in [1, 2, 3, 4, 5, 7, 25] {
+                for inner in [1, 2, 25] {
+                    for cols in (1..=65).chain([72, 312]) {
+                        let x: Vec<f32> = (0..rows * inner).map(|i| fill(&mut rng, i)).collect();
+                        let y: Vec<f32> = (0..inner * cols).map(|i| fill(&mut rng, i + 1)).collect();
+                        let mut want = vec![0f32; rows * cols];
+                        scalar::mat_mul(&mut want, &x, &y, rows, inner, cols);
+                        for (level, ok) in levels() {
+                            if !ok {
+                                continue;
+                            }
+                            let mut got = vec![7f32; rows * cols];
+                            unsafe {
+                                if level == "avx2" {
+                                    mat_mul_avx2(&mut got, &x, &y, rows, inner, cols);
+                                } else {
+                                    mat_mul_avx512(&mut got, &x, &y, rows, inner, cols);
+                                }
+                            }
+                            assert!(same(&want, &got), "{level} {name} {rows}x{inner}x{cols}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn streaming_loops_match_scalar() {
+        if !avx2_available() {
+            return;
+        }
+        let mut rng = Rng(4);
+        for (name, fill) in fills() {
+            for w in 1..=65 {
+                // The row filter, with up to 37 taps (kernelscale 4).
+                for taps in [1, 3, 9, 37] {
+                    let n_rows = 5;
+                    let src: Vec<f32> = (0..n_rows * w).map(|i| fill(&mut rng, i)).collect();
+                    let f: Vec<f32> = (0..taps).map(|_| rng.u()).collect();
+                    let rows: Vec<u32> = (0..taps).map(|k| ((k * 3 + 1) % n_rows) as u32).collect();
+                    let (mut a, mut b) = (vec![0f32; w + 3], vec![5f32; w + 3]);
+                    scalar::vertical(&f, &src, &rows, w, &mut a[..w]);
+                    unsafe { vertical(&f, &src, &rows, w, &mut b[..w]) };
+                    assert!(same(&a[..w], &b[..w]), "vertical {name} w {w} taps {taps}");
+                }
+                let a0: Vec<f32> = (0..w).map(|i| fill(&mut rng, i)).collect();
+                let b0: Vec<f32> = (0..w).map(|i| fill(&mut rng, i + 2)).collect();
+                let (mut a1, mut a2) = (a0.clone(), a0.clone());
+                scalar::subtract(&mut a1, &b0);
+                unsafe { subtract(&mut a2, &b0) };
+                assert!(same(&a1, &a2), "subtract {name} w {w}");
+            }
+        }
+        for w in 1..=65 {
+            let mut rng = Rng(w as u64);
+            let px8: Vec<u8> = (0..w).map(|i| if i % 5 == 0 { 255 } else { (rng.u() * 256.0) as u8 }).collect();
+            let (mut a, mut b) = (vec![0f32; w], vec![1f32; w]);
+            scalar::load_u8(&px8, &mut a);
+            unsafe { load_u8(&px8, &mut b) };
+            assert!(same(&a, &b), "u8 w {w}");
+            let rev8: Vec<u8> = px8.iter().rev().copied().collect();
+            scalar::difference_u8(&px8, &rev8, &mut a);
+            unsafe { difference_u8(&px8, &rev8, &mut b) };
+            assert!(same(&a, &b), "u8 difference w {w}");
+            for bpc in [10, 12, 16] {
+                let max = (1u32 << bpc) - 1;
+                let px: Vec<u16> = (0..w)
+                    .map(|i| match i % 4 {
+                        0 => max as u16,
+                        1 => 0,
+                        _ => (rng.u() * max as f32) as u16,
+                    })
+                    .collect();
+                let scaler = (1u32 << (bpc - 8)) as f32;
+                scalar::load_u16(&px, scaler, &mut a);
+                unsafe { load_u16(&px, scaler, &mut b) };
+                assert!(same(&a, &b), "u16 {bpc} bit w {w}");
+                let rev: Vec<u16> = px.iter().rev().copied().collect();
+                scalar::difference_u16(&px, &rev, scaler, &mut a);
+                unsafe { difference_u16(&px, &rev, scaler, &mut b) };
+                assert!(same(&a, &b), "u16 {bpc} bit difference w {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn back_substitution_matches_scalar() {
+        if !avx2_available() {
+            return;
+        }
+        let mut rng = Rng(5);
+        for (name, fill) in fills() {
+            for cols in (1..=65).chain([312]) {
+                let mut r: Vec<f32> = (0..N * N).map(|i| fill(&mut rng, i)).collect();
+                // A well-conditioned diagonal, except once a tiny one (the
+                // singular early return).
+                for i in 0..N {
+                    r[i * N + i] = if cols == 7 && i == 10 { 1e-9 } else { 2.0 + rng.u() };
+                }
+                let rect: Vec<f32> = (0..N * cols).map(|i| fill(&mut rng, i + 3)).collect();
+                let (mut a, mut b) = (vec![0f32; N * cols], vec![0f32; N * cols]);
+                let ra = scalar::back_substitute(&r, &rect, &mut a, cols);
+                let rb = unsafe { back_substitute(&r, &rect, &mut b, cols) };
+                assert_eq!(ra, rb, "{name} cols {cols}");
+                assert_eq!(ra, cols != 7);
+                assert!(same(&a, &b), "{name} cols {cols}");
+            }
+        }
+    }
+}
