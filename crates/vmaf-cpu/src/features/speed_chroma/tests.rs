@@ -163,14 +163,13 @@ fn simd_levels_give_the_scalar_bits() {
     // and depth, textured, flat, extreme and checkerboard planes, and the
     // three ways of reading the plane (packed rows at prescale 1,
     // resampled, and reshaped at a prescale within 1e-3 of 1).
-    let levels: Vec<CpuLevel> = [CpuLevel::Avx2, CpuLevel::Avx512]
-        .into_iter()
-        .filter(|&l| l <= crate::hardware_level())
-        .collect();
+    let levels: Vec<CpuLevel> =
+        [CpuLevel::Avx2, CpuLevel::Avx512].into_iter().filter(|&l| l <= crate::hardware_level()).collect();
     // Planes large enough for sub-windows of 100+ samples, so most
     // covariances are regular and the whole fit runs (flat planes cover
     // the singular path).
-    let cases: &[(u32, u32, ChromaSampling, &[(&str, &str)])] = &[
+    type Case = (u32, u32, ChromaSampling, &'static [(&'static str, &'static str)]);
+    let cases: &[Case] = &[
         (500, 500, ChromaSampling::Cs420, &[]),
         (641, 483, ChromaSampling::Cs420, &[]),
         (482, 301, ChromaSampling::Cs422, &[]),
@@ -209,7 +208,11 @@ fn simd_levels_give_the_scalar_bits() {
                 for &level in &levels {
                     let got = run_at(level, g, opts, r, d).unwrap();
                     let bits = |v: &[(String, f64)]| v.iter().map(|x| x.1.to_bits()).collect::<Vec<_>>();
-                    assert_eq!(bits(&got), bits(&want), "{level:?} {w}x{h} {cs:?} {bpc}-bit {what} {opts:?}: {got:?} vs {want:?}");
+                    assert_eq!(
+                        bits(&got),
+                        bits(&want),
+                        "{level:?} {w}x{h} {cs:?} {bpc}-bit {what} {opts:?}: {got:?} vs {want:?}"
+                    );
                     compared += 1;
                 }
                 nonzero += want.iter().filter(|x| x.1 != 0.0).count();

@@ -24,9 +24,9 @@
 //! together; the QR solve is 50 products of 25x25 matrices. These loops are
 //! in `scalar.rs` (the reference) and `x86.rs` (AVX2 and AVX-512, selected
 //! by the [`CpuLevel`] given at creation), which keep every sum's order so
-//! that all levels give the same bits. libvmaf's own AVX2/AVX-512
-//! covariance kernels reorder the sums; its goldens are met by the scalar
-//! order, which is the one kept here.
+//! that all levels give the same bits. (libvmaf's own AVX2/AVX-512
+//! covariance kernels reorder the double sums; its goldens are identical
+//! with them masked off, so the scalar order is the one kept.)
 
 use vmaf_core::{CpuLevel, Error, PictureData, Result};
 
@@ -487,7 +487,14 @@ impl Speed {
     /// What [`Self::load`] packs for `prev` (kept by [`Self::keep`]) minus
     /// what it packs for plane `channel` of `cur`, both read at `bpc`, in
     /// one pass.
-    pub fn load_difference(&self, prev: &RawRows, cur: &PictureData, channel: usize, bpc: u8, out: &mut [f32]) -> Result<()> {
+    pub fn load_difference(
+        &self,
+        prev: &RawRows,
+        cur: &PictureData,
+        channel: usize,
+        bpc: u8,
+        out: &mut [f32],
+    ) -> Result<()> {
         let w = self.d.in_w;
         match (prev, cur) {
             (RawRows::U8(prev), PictureData::U8(p)) => {

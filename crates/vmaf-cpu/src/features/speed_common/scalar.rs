@@ -155,9 +155,9 @@ pub(super) fn mat_mul(dst: &mut [f32], x: &[f32], y: &[f32], rows: usize, inner:
 }
 
 /// Solves the upper triangular `r X = rect` (`N x N` and `N x cols`) into
-/// `sol` by back substitution: `X[i][j] = (rect[i][j] - X[i+1][j] r[i][i+1]
-/// - X[i+2][j] r[i][i+2] - ...) / r[i][i]`, the terms subtracted in that
-/// order. False, leaving `sol` partly written, at the first (from the
+/// `sol` by back substitution: `X[i][j]` is `rect[i][j]` minus
+/// `X[k][j] r[i][k]` for `k = i+1, i+2, ...` in that order, divided by
+/// `r[i][i]`. False, leaving `sol` partly written, at the first (from the
 /// bottom) diagonal entry below 1e-6 in magnitude.
 #[inline(always)]
 pub(super) fn back_substitute(r: &[f32], rect: &[f32], sol: &mut [f32], cols: usize) -> bool {

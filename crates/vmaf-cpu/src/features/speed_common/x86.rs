@@ -22,6 +22,10 @@
 //!   substitution): the scalar code itself, compiled with AVX2 enabled; its
 //!   per-element operations are the same, vectorised by the compiler.
 
+// The register-blocked kernels index their accumulator rows and vectors
+// by position, as the lane layout is described.
+#![allow(clippy::needless_range_loop)]
+
 use std::arch::x86_64::*;
 
 use super::scalar;
@@ -246,8 +250,18 @@ unsafe fn accumulate_avx2<const R: usize, const C: usize>(t: &[f64], n: usize, p
 
 /// Row groups of the AVX2 accumulation, sized to keep at most 12
 /// accumulators in the 16 registers.
-const GROUPS_AVX2: [(usize, usize, usize); 10] =
-    [(0, 4, 1), (4, 4, 2), (8, 4, 3), (12, 2, 4), (14, 2, 4), (16, 2, 5), (18, 2, 5), (20, 2, 6), (22, 2, 6), (24, 1, 7)];
+const GROUPS_AVX2: [(usize, usize, usize); 10] = [
+    (0, 4, 1),
+    (4, 4, 2),
+    (8, 4, 3),
+    (12, 2, 4),
+    (14, 2, 4),
+    (16, 2, 5),
+    (18, 2, 5),
+    (20, 2, 6),
+    (22, 2, 6),
+    (24, 1, 7),
+];
 const ACC_AVX2: usize = 91;
 
 /// [`scalar::covariance`] on AVX2.
@@ -530,7 +544,6 @@ pub(super) unsafe fn mat_mul_avx512(dst: &mut [f32], x: &[f32], y: &[f32], rows:
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -544,10 +557,13 @@ mod tests {
         }
     }
 
-    /// Value generators (index in, value out): what SpEED's planes hold
-    /// (8-bit range offset by -128, fractions after filtering), and hostile
-    /// constant, alternating, subnormal, huge and overflowing values.
-    fn fills() -> Vec<(&'static str, Box<dyn Fn(&mut Rng, usize) -> f32>)> {
+    /// A named value generator: index in, value out.
+    type Fill = (&'static str, Box<dyn Fn(&mut Rng, usize) -> f32>);
+
+    /// What SpEED's planes hold (8-bit range offset by -128, fractions after
+    /// filtering), and hostile constant, alternating, subnormal, huge and
+    /// overflowing values.
+    fn fills() -> Vec<Fill> {
         vec![
             ("random", Box::new(|r, _| r.u() * 256.0 - 128.0)),
             ("8-bit", Box::new(|r, _| (r.u() * 256.0).floor() - 128.0)),

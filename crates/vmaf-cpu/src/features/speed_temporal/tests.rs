@@ -22,7 +22,12 @@ fn run(g: Geometry, opts: &[(&str, &str)], frames: &[(Picture, Picture)]) -> (Ve
     run_at(CpuLevel::Scalar, g, opts, frames)
 }
 
-fn run_at(level: CpuLevel, g: Geometry, opts: &[(&str, &str)], frames: &[(Picture, Picture)]) -> (Vec<String>, Vec<f64>) {
+fn run_at(
+    level: CpuLevel,
+    g: Geometry,
+    opts: &[(&str, &str)],
+    frames: &[(Picture, Picture)],
+) -> (Vec<String>, Vec<f64>) {
     let o = Options::parse(NAME, OPTIONS, opts.iter().copied()).unwrap();
     let mut e = create(&CreateArgs { options: &o, geometry: g, cpu_level: level, device: None }).unwrap();
     let mut out = Vec::new();
@@ -94,11 +99,10 @@ fn simd_levels_give_the_scalar_bits() {
     // sizes, every depth, both difference modes, textured, noisy, flat and
     // extreme pictures, and the three ways of reading the plane (packed
     // rows, resampled, reshaped).
-    let levels: Vec<CpuLevel> = [CpuLevel::Avx2, CpuLevel::Avx512]
-        .into_iter()
-        .filter(|&l| l <= crate::hardware_level())
-        .collect();
-    let cases: &[(u32, u32, &[(&str, &str)])] = &[
+    let levels: Vec<CpuLevel> =
+        [CpuLevel::Avx2, CpuLevel::Avx512].into_iter().filter(|&l| l <= crate::hardware_level()).collect();
+    type Case = (u32, u32, &'static [(&'static str, &'static str)]);
+    let cases: &[Case] = &[
         (263, 247, &[]),
         (401, 333, &[("speed_use_ref_diff", "true")]),
         (301, 287, &[("speed_kernelscale", "0.5")]),
