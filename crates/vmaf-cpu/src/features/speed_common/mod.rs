@@ -229,6 +229,13 @@ pub(crate) enum RawRows {
     U16(Vec<u16>),
 }
 
+/// Copies as much of `src` as fits (rows match the plane width; this only
+/// keeps a mismatch from panicking).
+fn copy_prefix<T: Copy>(dst: &mut [T], src: &[T]) {
+    let n = dst.len().min(src.len());
+    dst[..n].copy_from_slice(&src[..n]);
+}
+
 fn mixed_sample_types() -> Error {
     Error::Extractor { feature: "speed_temporal".into(), msg: "pictures of 8-bit and wider samples mixed".into() }
 }
@@ -471,12 +478,12 @@ impl Speed {
         match (data, into) {
             (PictureData::U8(p), RawRows::U8(out)) => {
                 for (o, &r) in out.chunks_exact_mut(w).zip(&self.input_rows) {
-                    o.copy_from_slice(p[channel].row(r));
+                    copy_prefix(o, p[channel].row(r));
                 }
             }
             (PictureData::U16(p), RawRows::U16(out)) => {
                 for (o, &r) in out.chunks_exact_mut(w).zip(&self.input_rows) {
-                    o.copy_from_slice(p[channel].row(r));
+                    copy_prefix(o, p[channel].row(r));
                 }
             }
             _ => return Err(mixed_sample_types()),
