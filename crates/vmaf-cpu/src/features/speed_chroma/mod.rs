@@ -8,7 +8,7 @@ use vmaf_core::{
     ChromaSampling, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, OptionSpec, Result,
 };
 
-use super::speed_common::{load_plane, Speed, SpeedParams};
+use super::speed_common::{Speed, SpeedParams};
 
 const NAME: &str = "speed_chroma";
 
@@ -79,7 +79,7 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
     }
     let (w, h) = g.plane_size(1);
     let params = SpeedParams::from_options(o, NAME, o.int("speed_weight_var_mode"))?;
-    let speed = Speed::new(params, w as usize, h as usize, NAME)?;
+    let speed = Speed::new(params, w as usize, h as usize, NAME, args.cpu_level)?;
     let n = speed.frame_len();
     Ok(Box::new(SpeedChroma {
         names: FEATURES.iter().map(|f| o.feature_name(f)).collect(),
@@ -109,9 +109,9 @@ impl Extractor for SpeedChroma {
         let mut scores = [0f32; 2];
         let mut singular = [false; 2];
         for (c, (score, err)) in scores.iter_mut().zip(&mut singular).enumerate() {
-            load_plane(frame.reference.data(), c + 1, frame.reference.bit_depth(), &mut self.reference);
-            load_plane(frame.distorted.data(), c + 1, frame.distorted.bit_depth(), &mut self.distorted);
-            (*score, *err) = self.speed.score(&mut self.reference, &mut self.distorted);
+            self.speed.load(frame.reference.data(), c + 1, frame.reference.bit_depth(), &mut self.reference);
+            self.speed.load(frame.distorted.data(), c + 1, frame.distorted.bit_depth(), &mut self.distorted);
+            (*score, *err) = self.speed.score(&self.reference, &self.distorted);
         }
         let [u, v] = scores;
         // A channel whose covariance is singular (e.g. a flat plane) takes

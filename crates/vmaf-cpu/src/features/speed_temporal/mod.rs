@@ -9,7 +9,7 @@
 
 use vmaf_core::{CreateArgs, Extractor, ExtractorSpec, FeatureSink, FramePair, OptionSpec, Result};
 
-use super::speed_common::{load_plane, Speed, SpeedParams};
+use super::speed_common::{RawRows, Speed, SpeedParams};
 
 const NAME: &str = "speed_temporal";
 
@@ -60,11 +60,11 @@ struct SpeedTemporal {
     names: Vec<String>,
     use_ref_diff: bool,
     speed: Speed,
-    n: usize,
-    /// The previous frame's planes, then their differences.
-    prev: [Vec<f32>; 2],
-    /// The current frame's planes.
-    cur: [Vec<f32>; 2],
+    /// The previous frame's reference and distorted planes, as raw samples
+    /// (only the rows SpEED reads).
+    prev: [RawRows; 2],
+    /// The frame differences SpEED scores.
+    diff: [Vec<f32>; 2],
     have_prev: bool,
     last: Option<(u32, f64)>,
 }
@@ -73,16 +73,14 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
     let o = args.options;
     let g = args.geometry;
     let params = SpeedParams::from_options(o, NAME, 0)?;
-    let speed = Speed::new(params, g.width as usize, g.height as usize, NAME)?;
+    let speed = Speed::new(params, g.width as usize, g.height as usize, NAME, args.cpu_level)?;
     let len = speed.frame_len();
-    let buf = || vec![0f32; len];
     Ok(Box::new(SpeedTemporal {
         names: FEATURES.iter().map(|f| o.feature_name(f)).collect(),
         use_ref_diff: o.bool("speed_use_ref_diff"),
+        prev: [speed.raw_rows(g.bit_depth), speed.raw_rows(g.bit_depth)],
+        diff: [vec![0f32; len], vec![0f32; len]],
         speed,
-        n: g.width as usize * g.height as usize,
-        prev: [buf(), buf()],
-        cur: [buf(), buf()],
         have_prev: false,
         last: None,
     }))
@@ -96,26 +94,17 @@ impl Extractor for SpeedTemporal {
     fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
         // libvmaf reads both pictures at the reference's bit depth.
         let bpc = frame.reference.bit_depth();
-        load_plane(frame.reference.data(), 0, bpc, &mut self.cur[0]);
-        load_plane(frame.distorted.data(), 0, bpc, &mut self.cur[1]);
+        let (r, d) = (frame.reference.data(), frame.distorted.data());
         let score = if self.have_prev {
-            let n = self.n;
-            let [pr, pd] = &mut self.prev;
-            let [cr, cd] = &self.cur;
-            for (p, c) in pr[..n].iter_mut().zip(&cr[..n]) {
-                *p -= c;
-            }
-            let sub = if self.use_ref_diff { cr } else { cd };
-            for (p, c) in pd[..n].iter_mut().zip(&sub[..n]) {
-                *p -= c;
-            }
-            self.speed.score(pr, pd).0 as f64
+            let [dr, dd] = &mut self.diff;
+            self.speed.load_difference(&self.prev[0], r, 0, bpc, dr)?;
+            self.speed.load_difference(&self.prev[1], if self.use_ref_diff { r } else { d }, 0, bpc, dd)?;
+            self.speed.score(dr, dd).0 as f64
         } else {
             0.0
         };
-        // The current frame becomes the previous one; the old buffers
-        // (now scratch) are overwritten by the next frame.
-        std::mem::swap(&mut self.prev, &mut self.cur);
+        self.speed.keep(r, 0, &mut self.prev[0])?;
+        self.speed.keep(d, 0, &mut self.prev[1])?;
         self.have_prev = true;
         self.last = Some((frame.index, score));
         Ok(())

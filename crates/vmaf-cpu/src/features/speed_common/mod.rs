@@ -17,12 +17,22 @@
 //! on small planes (e.g. 4:2:0 chroma of 576x324 at prescale 0.5) libvmaf
 //! finds the matrix singular and the score is 0; so does this code.
 //!
-//! libvmaf checks the AVX2/AVX-512 covariance kernels only against this
-//! scalar order (its goldens are identical with SIMD masked off), and the
-//! whole computation is a few hundred thousand operations per plane, so
-//! there is no SIMD path here.
+//! Where the time goes, and what is done about it: the anti-aliasing
+//! filter only computes the rows and columns that survive the decimation
+//! (and, at prescale 1, only the input rows those read are loaded at all);
+//! the covariance walks the plane once with all 325 sums advancing
+//! together; the QR solve is 50 products of 25x25 matrices. These loops are
+//! in `scalar.rs` (the reference) and `x86.rs` (AVX2 and AVX-512, selected
+//! by the [`CpuLevel`] given at creation), which keep every sum's order so
+//! that all levels give the same bits. (libvmaf's own AVX2/AVX-512
+//! covariance kernels reorder the double sums; its goldens are identical
+//! with them masked off, so the scalar order is the one kept.)
 
-use vmaf_core::{Error, PictureData, Result};
+use vmaf_core::{CpuLevel, Error, PictureData, Result};
+
+mod scalar;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 use super::float_vif::prescale::{self, Method};
 use super::float_vif::{Filter, VALID_KERNELSCALES};
@@ -109,16 +119,162 @@ struct Fit {
     variance: Vec<f32>,
 }
 
+/// The instruction set the hot loops run on (see `scalar.rs` and `x86.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Simd {
+    Scalar,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Simd {
+    /// The kernels for a level, never above what this CPU runs (a forced
+    /// level can ask for more).
+    fn for_level(level: CpuLevel) -> Self {
+        match level {
+            #[cfg(target_arch = "x86_64")]
+            CpuLevel::Avx512 if x86::avx512_available() => Simd::Avx512,
+            #[cfg(target_arch = "x86_64")]
+            CpuLevel::Avx2 | CpuLevel::Avx512 if x86::avx2_available() => Simd::Avx2,
+            _ => Simd::Scalar,
+        }
+    }
+
+    // Each method runs one kernel on this level. SAFETY (all `unsafe`
+    // blocks): an x86 variant exists only after `for_level` checked the CPU
+    // has its instructions; the kernels check their slice bounds.
+
+    fn vertical(self, taps: &[f32], src: &[f32], rows: &[u32], w: usize, out: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 | Simd::Avx512 => unsafe { x86::vertical(taps, src, rows, w, out) },
+            _ => scalar::vertical(taps, src, rows, w, out),
+        }
+    }
+
+    fn load_u8(self, src: &[u8], out: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 | Simd::Avx512 => unsafe { x86::load_u8(src, out) },
+            _ => scalar::load_u8(src, out),
+        }
+    }
+
+    fn load_u16(self, src: &[u16], scaler: f32, out: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 | Simd::Avx512 => unsafe { x86::load_u16(src, scaler, out) },
+            _ => scalar::load_u16(src, scaler, out),
+        }
+    }
+
+    fn subtract(self, a: &mut [f32], b: &[f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 | Simd::Avx512 => unsafe { x86::subtract(a, b) },
+            _ => scalar::subtract(a, b),
+        }
+    }
+
+    fn difference_u8(self, a: &[u8], b: &[u8], out: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 | Simd::Avx512 => unsafe { x86::difference_u8(a, b, out) },
+            _ => scalar::difference_u8(a, b, out),
+        }
+    }
+
+    fn difference_u16(self, a: &[u16], b: &[u16], scaler: f32, out: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 | Simd::Avx512 => unsafe { x86::difference_u16(a, b, scaler, out) },
+            _ => scalar::difference_u16(a, b, scaler, out),
+        }
+    }
+
+    fn covariance(self, data: &[f32], stride: usize, sub_w: usize, sub_h: usize, means: &mut [f32], cov: &mut [f32]) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512 => unsafe { x86::covariance_avx512(data, stride, sub_w, sub_h, means, cov) },
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 => unsafe { x86::covariance_avx2(data, stride, sub_w, sub_h, means, cov) },
+            _ => scalar::covariance(data, stride, sub_w, sub_h, means, cov),
+        }
+    }
+
+    fn mat_mul(self, dst: &mut [f32], x: &[f32], y: &[f32], rows: usize, inner: usize, cols: usize) {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx512 => unsafe { x86::mat_mul_avx512(dst, x, y, rows, inner, cols) },
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 => unsafe { x86::mat_mul_avx2(dst, x, y, rows, inner, cols) },
+            _ => scalar::mat_mul(dst, x, y, rows, inner, cols),
+        }
+    }
+
+    fn back_substitute(self, r: &[f32], rect: &[f32], sol: &mut [f32], cols: usize) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Simd::Avx2 | Simd::Avx512 => unsafe { x86::back_substitute(r, rect, sol, cols) },
+            _ => scalar::back_substitute(r, rect, sol, cols),
+        }
+    }
+}
+
+/// A plane's input rows (see [`Speed::keep`]) as raw samples.
+pub(crate) enum RawRows {
+    U8(Vec<u8>),
+    U16(Vec<u16>),
+}
+
+/// Copies as much of `src` as fits (rows match the plane width; this only
+/// keeps a mismatch from panicking).
+fn copy_prefix<T: Copy>(dst: &mut [T], src: &[T]) {
+    let n = dst.len().min(src.len());
+    dst[..n].copy_from_slice(&src[..n]);
+}
+
+fn mixed_sample_types() -> Error {
+    Error::Extractor { feature: "speed_temporal".into(), msg: "pictures of 8-bit and wider samples mixed".into() }
+}
+
+/// Where the anti-aliasing filter reads its plane from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    /// The caller's buffer: only the input rows the filter reads
+    /// ([`Speed::input_rows`]), packed (prescale 1).
+    Rows,
+    /// The whole input plane resampled into `scaled`.
+    Scaled,
+    /// libvmaf's case of a prescale within 1e-3 of 1 that still changes the
+    /// rounded size: it does not resample, but filters the unscaled samples
+    /// as a plane of the scaled size (zeros past the input). The whole
+    /// input plane is copied into `scaled` to read it the same way.
+    Reshaped,
+}
+
 /// One SpEED instance: filters, every buffer, sized once for a plane size.
 pub(crate) struct Speed {
     p: SpeedParams,
     d: Dims,
-    /// Whether the prescale differs from 1 (libvmaf's 1e-3 tolerance).
-    rescale: bool,
+    simd: Simd,
+    source: Source,
+    /// The input rows the caller loads, in this order.
+    input_rows: Vec<usize>,
     antialias: Filter,
     local: Filter,
-    /// Frame-sized copy of the input for the prescale.
-    scale_src: Vec<f32>,
+    /// Per decimated row, the rows of the source plane the anti-aliasing
+    /// taps read (edge reflection applied; packed-row indices for
+    /// `Source::Rows`), and per decimated column the columns.
+    aa_rows: Vec<u32>,
+    aa_cols: Vec<u32>,
+    /// The same for the local-mean filter on the decimated plane.
+    local_rows: Vec<u32>,
+    local_cols: Vec<u32>,
+    /// The resampled (or reshaped) plane, when the source is not `Rows`.
+    scaled: Vec<f32>,
     /// One row of the anti-aliasing filter's vertical pass.
     row: Vec<f32>,
     /// The decimated plane, then minus its local mean: what the fit reads.
@@ -154,11 +310,25 @@ struct Linear {
     rect: Vec<f32>,
 }
 
+/// For each of `n` outputs at positions `step * i`, the `taps` positions
+/// (reflected into `0..len`) a centred filter reads, mapped through `map`.
+fn tap_table(n: usize, step: usize, taps: usize, len: usize, map: impl Fn(usize) -> usize) -> Vec<u32> {
+    let r = (taps / 2) as isize;
+    let mut t = Vec::with_capacity(n * taps);
+    for i in 0..n {
+        for k in 0..taps {
+            t.push(map(reflect((step * i) as isize - r + k as isize, len)) as u32);
+        }
+    }
+    t
+}
+
 impl Speed {
-    /// A SpEED for planes of `w` x `h`. Errors when the plane is too small
-    /// for one 5x5 block after prescaling and decimation by 16 (libvmaf logs
-    /// this and then divides by zero blocks).
-    pub fn new(p: SpeedParams, w: usize, h: usize, feature: &str) -> Result<Self> {
+    /// A SpEED for planes of `w` x `h`, running its loops on `level`.
+    /// Errors when the plane is too small for one 5x5 block after
+    /// prescaling and decimation by 16 (libvmaf logs this and then divides
+    /// by zero blocks).
+    pub fn new(p: SpeedParams, w: usize, h: usize, feature: &str, level: CpuLevel) -> Result<Self> {
         let sw = (w as f64 * p.prescale + 0.5) as usize;
         let sh = (h as f64 * p.prescale + 0.5) as usize;
         let (dw, dh) = (sw >> SCALES, sh >> SCALES);
@@ -192,14 +362,50 @@ impl Speed {
         // count, as libvmaf's "sigma trick" has it).
         let aa_width = Filter::width(1, ks);
         let aa_stdev = ((SCALES as f64).sqrt() * aa_width as f64 / 5.0f32 as f64) as f32;
+        let antialias = Filter::gaussian(aa_width, aa_stdev);
+        let local = Filter::new(SCALES, ks);
         let rescale = (p.prescale - 1.0).abs() >= 1.0e-3;
+        let source = match ((sw, sh) == (w, h), rescale) {
+            (true, _) => Source::Rows,
+            (false, true) => Source::Scaled,
+            (false, false) => Source::Reshaped,
+        };
+        let at = antialias.taps.len();
+        // Only every 16th row and column of the filtered plane survives the
+        // decimation, so only those are filtered (each output is computed
+        // on its own, so this changes no value). At prescale 1 only the
+        // rows those read are needed from the input.
+        let (input_rows, aa_rows) = if source == Source::Rows {
+            let rows = tap_table(dh, 1 << SCALES, at, sh, |r| r);
+            let mut needed = rows.iter().map(|&r| r as usize).collect::<Vec<_>>();
+            needed.sort_unstable();
+            needed.dedup();
+            let mut slot = vec![0usize; sh];
+            for (i, &r) in needed.iter().enumerate() {
+                slot[r] = i;
+            }
+            let packed = rows.iter().map(|&r| slot[r as usize] as u32).collect();
+            (needed, packed)
+        } else {
+            ((0..h).collect(), tap_table(dh, 1 << SCALES, at, sh, |r| r))
+        };
+        let aa_cols = tap_table(dw, 1 << SCALES, at, sw, |c| c);
+        let lt = local.taps.len();
+        let local_rows = tap_table(dh, 1, lt, dh, |r| r);
+        let local_cols = tap_table(dw, 1, lt, dw, |c| c);
         let nb = d.blocks;
         let fit = || Fit { entropy: vec![0.0; nb], variance: vec![0.0; nb] };
         Ok(Speed {
-            rescale,
-            antialias: Filter::gaussian(aa_width, aa_stdev),
-            local: Filter::new(SCALES, ks),
-            scale_src: vec![0.0; if rescale { w * h } else { 0 }],
+            simd: Simd::for_level(level),
+            source,
+            input_rows,
+            antialias,
+            local,
+            aa_rows,
+            aa_cols,
+            local_rows,
+            local_cols,
+            scaled: vec![0.0; if source == Source::Rows { 0 } else { sw * sh }],
             row: vec![0.0; sw],
             down: vec![0.0; dw * dh],
             mean: vec![0.0; dw * dh],
@@ -228,18 +434,97 @@ impl Speed {
         })
     }
 
-    /// Samples a frame buffer must hold: the plane before and after the
-    /// prescale, compact (row stride = width).
+    /// Samples a frame buffer must hold: the input rows the score reads
+    /// (all of them unless the prescale is 1), packed.
     pub fn frame_len(&self) -> usize {
-        (self.d.in_w * self.d.in_h).max(self.d.w * self.d.h)
+        self.input_rows.len() * self.d.in_w
     }
 
-    /// The SpEED score of a reference and a distorted plane, each compact
-    /// at the input size in the first `in_w * in_h` samples of a buffer of
-    /// [`Self::frame_len`]; both buffers are overwritten. The flag is true
-    /// when either block covariance could not be inverted (libvmaf's
-    /// nonzero return).
-    pub fn score(&mut self, reference: &mut [f32], distorted: &mut [f32]) -> (f32, bool) {
+    /// Packs [`Self::input_rows`] of plane `channel` of a picture into
+    /// `out` as floats offset by -128, high bit depths divided to the 8-bit
+    /// range first, as libvmaf's `picture_copy` does.
+    pub fn load(&self, data: &PictureData, channel: usize, bpc: u8, out: &mut [f32]) {
+        let w = self.d.in_w;
+        match data {
+            PictureData::U8(p) => {
+                for (o, &r) in out.chunks_exact_mut(w).zip(&self.input_rows) {
+                    self.simd.load_u8(p[channel].row(r), o);
+                }
+            }
+            PictureData::U16(p) => {
+                let scaler = (1u32 << (bpc.max(8) - 8)) as f32;
+                for (o, &r) in out.chunks_exact_mut(w).zip(&self.input_rows) {
+                    self.simd.load_u16(p[channel].row(r), scaler, o);
+                }
+            }
+        }
+    }
+
+    /// Buffers for [`Self::keep`]: the input rows as raw samples, 8-bit or
+    /// wider.
+    pub fn raw_rows(&self, bit_depth: u8) -> RawRows {
+        let n = self.frame_len();
+        if bit_depth > 8 {
+            RawRows::U16(vec![0; n])
+        } else {
+            RawRows::U8(vec![0; n])
+        }
+    }
+
+    /// Copies the input rows of plane `channel` into `into` as they are, to
+    /// difference a later frame against them.
+    pub fn keep(&self, data: &PictureData, channel: usize, into: &mut RawRows) -> Result<()> {
+        let w = self.d.in_w;
+        match (data, into) {
+            (PictureData::U8(p), RawRows::U8(out)) => {
+                for (o, &r) in out.chunks_exact_mut(w).zip(&self.input_rows) {
+                    copy_prefix(o, p[channel].row(r));
+                }
+            }
+            (PictureData::U16(p), RawRows::U16(out)) => {
+                for (o, &r) in out.chunks_exact_mut(w).zip(&self.input_rows) {
+                    copy_prefix(o, p[channel].row(r));
+                }
+            }
+            _ => return Err(mixed_sample_types()),
+        }
+        Ok(())
+    }
+
+    /// What [`Self::load`] packs for `prev` (kept by [`Self::keep`]) minus
+    /// what it packs for plane `channel` of `cur`, both read at `bpc`, in
+    /// one pass.
+    pub fn load_difference(
+        &self,
+        prev: &RawRows,
+        cur: &PictureData,
+        channel: usize,
+        bpc: u8,
+        out: &mut [f32],
+    ) -> Result<()> {
+        let w = self.d.in_w;
+        match (prev, cur) {
+            (RawRows::U8(prev), PictureData::U8(p)) => {
+                for ((o, a), &r) in out.chunks_exact_mut(w).zip(prev.chunks_exact(w)).zip(&self.input_rows) {
+                    self.simd.difference_u8(a, p[channel].row(r), o);
+                }
+            }
+            (RawRows::U16(prev), PictureData::U16(p)) => {
+                let scaler = (1u32 << (bpc.max(8) - 8)) as f32;
+                for ((o, a), &r) in out.chunks_exact_mut(w).zip(prev.chunks_exact(w)).zip(&self.input_rows) {
+                    self.simd.difference_u16(a, p[channel].row(r), scaler, o);
+                }
+            }
+            _ => return Err(mixed_sample_types()),
+        }
+        Ok(())
+    }
+
+    /// The SpEED score of a reference and a distorted plane, each as
+    /// [`Self::load`] packs it into a buffer of [`Self::frame_len`]. The
+    /// flag is true when either block covariance could not be inverted
+    /// (libvmaf's nonzero return).
+    pub fn score(&mut self, reference: &[f32], distorted: &[f32]) -> (f32, bool) {
         self.filter_and_downscale(reference);
         let err_ref = self.fit(0);
         self.filter_and_downscale(distorted);
@@ -252,44 +537,51 @@ impl Speed {
 
     /// Prescale, anti-alias, decimate by 16 into `down`, and subtract the
     /// local mean.
-    fn filter_and_downscale(&mut self, frame: &mut [f32]) {
+    fn filter_and_downscale(&mut self, input: &[f32]) {
         let d = self.d;
-        if self.rescale {
-            let n = d.in_w * d.in_h;
-            self.scale_src.copy_from_slice(&frame[..n]);
-            if (d.w, d.h) == (d.in_w, d.in_h) {
-                frame[..n].copy_from_slice(&self.scale_src);
-            } else {
-                prescale::scale(self.p.method, &self.scale_src, d.in_w, d.in_h, frame, d.w, d.h);
+        let n = d.in_w * d.in_h;
+        let src: &[f32] = match self.source {
+            Source::Rows => input,
+            Source::Scaled => {
+                prescale::scale(self.p.method, &input[..n], d.in_w, d.in_h, &mut self.scaled, d.w, d.h);
+                &self.scaled
             }
-        }
-        // Only every 16th row and column of the filtered plane survives the
-        // decimation, so only those are filtered (each output is computed
-        // on its own, so this changes no value).
+            Source::Reshaped => {
+                // The tail past the input stays zero from creation.
+                let m = n.min(self.scaled.len());
+                self.scaled[..m].copy_from_slice(&input[..m]);
+                &self.scaled
+            }
+        };
         let f = &self.antialias.taps;
-        let r = f.len() / 2;
+        let t = f.len();
         for y in 0..d.dh {
-            let cy = 16 * y;
-            for (x, out) in self.row.iter_mut().enumerate() {
+            self.simd.vertical(f, src, &self.aa_rows[y * t..(y + 1) * t], d.w, &mut self.row);
+            let out = &mut self.down[y * d.dw..(y + 1) * d.dw];
+            for (o, cols) in out.iter_mut().zip(self.aa_cols.chunks_exact(t)) {
                 let mut acc = 0f32;
-                for (k, &c) in f.iter().enumerate() {
-                    acc += c * frame[reflect(cy as isize - r as isize + k as isize, d.h) * d.w + x];
+                for (&c, &x) in f.iter().zip(cols) {
+                    acc += c * self.row[x as usize];
                 }
-                *out = acc;
-            }
-            for x in 0..d.dw {
-                let cx = 16 * x;
-                let mut acc = 0f32;
-                for (k, &c) in f.iter().enumerate() {
-                    acc += c * self.row[reflect(cx as isize - r as isize + k as isize, d.w)];
-                }
-                self.down[y * d.dw + x] = acc;
+                *o = acc;
             }
         }
-        filter_full(&self.local.taps, &self.down, &mut self.mean, &mut self.mean_row, d.dw, d.dh);
-        for (v, m) in self.down.iter_mut().zip(&self.mean) {
-            *v -= m;
+        // The local mean: the same separable filter (vertical pass first)
+        // on the whole decimated plane.
+        let f = &self.local.taps;
+        let t = f.len();
+        for y in 0..d.dh {
+            self.simd.vertical(f, &self.down, &self.local_rows[y * t..(y + 1) * t], d.dw, &mut self.mean_row);
+            let out = &mut self.mean[y * d.dw..(y + 1) * d.dw];
+            for (o, cols) in out.iter_mut().zip(self.local_cols.chunks_exact(t)) {
+                let mut acc = 0f32;
+                for (&c, &x) in f.iter().zip(cols) {
+                    acc += c * self.mean_row[x as usize];
+                }
+                *o = acc;
+            }
         }
+        self.simd.subtract(&mut self.down, &self.mean);
     }
 
     /// Fits the scale mixture on `down` into `fits[which]`; true when the
@@ -297,11 +589,11 @@ impl Speed {
     fn fit(&mut self, which: usize) -> bool {
         let d = self.d;
         let l = &mut self.lin;
-        covariance_matrix(&d, &self.down, &mut l.cov, &mut l.means);
+        self.simd.covariance(&self.down, d.dw, d.sub_w, d.sub_h, &mut l.means, &mut l.cov);
         eigenvalues(l);
         independent_term(&d, &self.down, &mut l.indep);
         let regular = l.eig.iter().all(|&e| (e as f64) >= EIG_EPS);
-        let solved = regular && solve(l, d.blocks);
+        let solved = regular && solve(l, d.blocks, self.simd);
         let singular = !solved;
         if singular {
             l.sol.fill(0.0);
@@ -386,65 +678,6 @@ fn reflect(mut p: isize, n: usize) -> usize {
             p = 2 * last - p;
         } else {
             return p as usize;
-        }
-    }
-}
-
-/// Separable filter of a compact `w` x `h` plane, vertical pass first, row
-/// by row (libvmaf's `vif_filter1d_s`).
-fn filter_full(f: &[f32], src: &[f32], dst: &mut [f32], row: &mut [f32], w: usize, h: usize) {
-    let r = (f.len() / 2) as isize;
-    for y in 0..h {
-        for (x, out) in row.iter_mut().enumerate() {
-            let mut acc = 0f32;
-            for (k, &c) in f.iter().enumerate() {
-                acc += c * src[reflect(y as isize - r + k as isize, h) * w + x];
-            }
-            *out = acc;
-        }
-        for x in 0..w {
-            let mut acc = 0f32;
-            for (k, &c) in f.iter().enumerate() {
-                acc += c * row[reflect(x as isize - r + k as isize, w)];
-            }
-            dst[y * w + x] = acc;
-        }
-    }
-}
-
-/// The 25x25 covariance of the block samples: entry (x, y) is the
-/// covariance of the plane's window shifted by sample x of a block with the
-/// one shifted by sample y. Means in float, sums in double.
-fn covariance_matrix(d: &Dims, data: &[f32], cov: &mut [f32], means: &mut [f32]) {
-    let stride = d.dw;
-    let count = d.sub_w * d.sub_h;
-    for (i, m) in means.iter_mut().enumerate() {
-        let (r0, c0) = (i / BLOCK, i % BLOCK);
-        let mut sum = 0f32;
-        for row in 0..d.sub_h {
-            let base = (r0 + row) * stride + c0;
-            for &v in &data[base..base + d.sub_w] {
-                sum += v;
-            }
-        }
-        *m = sum / count as f32;
-    }
-    for x in 0..N {
-        for y in 0..=x {
-            let (mx, my) = (means[x] as f64, means[y] as f64);
-            let ox = (x / BLOCK) * stride + x % BLOCK;
-            let oy = (y / BLOCK) * stride + y % BLOCK;
-            let mut acc = 0f64;
-            for row in 0..d.sub_h {
-                let rx = &data[ox + row * stride..ox + row * stride + d.sub_w];
-                let ry = &data[oy + row * stride..oy + row * stride + d.sub_w];
-                for (&a, &b) in rx.iter().zip(ry) {
-                    acc += (a as f64 - mx) * (b as f64 - my);
-                }
-            }
-            let c = (acc / count as f64) as f32;
-            cov[x * N + y] = c;
-            cov[y * N + x] = c;
         }
     }
 }
@@ -668,24 +901,10 @@ fn qr_step(d: &mut [f32], sd: &mut [f32], n: usize) {
     sd[n - 2] = bk;
 }
 
-/// `dst = x * y` for row-major `x` (rows x inner) and `y` (inner x cols),
-/// summing in ascending inner index.
-fn mat_mul(dst: &mut [f32], x: &[f32], y: &[f32], rows: usize, inner: usize, cols: usize) {
-    dst[..rows * cols].fill(0.0);
-    for i in 0..rows {
-        for k in 0..inner {
-            let xik = x[i * inner + k];
-            for j in 0..cols {
-                dst[i * cols + j] += xik * y[k * cols + j];
-            }
-        }
-    }
-}
-
 /// Solves `cov X = indep` into `sol` through a Householder QR of `cov`
 /// (the textbook form with explicit reflector matrices, as libvmaf has
 /// it); false when `R` has a diagonal entry below 1e-6.
-fn solve(l: &mut Linear, cols: usize) -> bool {
+fn solve(l: &mut Linear, cols: usize, simd: Simd) -> bool {
     // Q accumulates the reflectors (as Q^T), tz the partially reduced
     // matrix.
     l.tz.copy_from_slice(&l.cov);
@@ -719,29 +938,18 @@ fn solve(l: &mut Linear, cols: usize) -> bool {
         for i in 0..N {
             l.tq[i * N + i] += 1.0;
         }
-        mat_mul(&mut l.r, &l.tq, &l.tz, N, N, N);
-        l.tz.copy_from_slice(&l.r);
-        mat_mul(&mut l.r, &l.tq, &l.q, N, N, N);
-        l.q.copy_from_slice(&l.r);
+        // The products go to `r` (scratch here), which then swaps places
+        // with the matrix they replace.
+        simd.mat_mul(&mut l.r, &l.tq, &l.tz, N, N, N);
+        std::mem::swap(&mut l.tz, &mut l.r);
+        simd.mat_mul(&mut l.r, &l.tq, &l.q, N, N, N);
+        std::mem::swap(&mut l.q, &mut l.r);
     }
-    mat_mul(&mut l.r, &l.q, &l.cov, N, N, N);
+    simd.mat_mul(&mut l.r, &l.q, &l.cov, N, N, N);
     // libvmaf transposes Q to return it and transposes it back to apply
     // Q^T; l.q already holds Q^T.
-    mat_mul(&mut l.rect, &l.q, &l.indep, N, N, cols);
-    for i in (0..N).rev() {
-        let den = l.r[i * N + i];
-        if (den.abs() as f64) < EIG_EPS {
-            return false;
-        }
-        for j in 0..cols {
-            let mut t = l.rect[i * cols + j];
-            for k in i + 1..N {
-                t -= l.sol[k * cols + j] * l.r[i * N + k];
-            }
-            l.sol[i * cols + j] = t / den;
-        }
-    }
-    true
+    simd.mat_mul(&mut l.rect, &l.q, &l.indep, N, N, cols);
+    simd.back_substitute(&l.r, &l.rect, &mut l.sol, cols)
 }
 
 fn vec_norm(v: &[f32]) -> f32 {
@@ -750,31 +958,6 @@ fn vec_norm(v: &[f32]) -> f32 {
         s += x * x;
     }
     s.sqrt()
-}
-
-/// Copies plane `channel` of a picture into `out` (compact) as floats
-/// offset by -128, high bit depths divided to the 8-bit range first, as
-/// libvmaf's `picture_copy` does.
-pub(crate) fn load_plane(data: &PictureData, channel: usize, bpc: u8, out: &mut [f32]) {
-    match data {
-        PictureData::U8(p) => {
-            let w = p[channel].width();
-            for (o, row) in out.chunks_exact_mut(w).zip(p[channel].rows()) {
-                for (o, &v) in o.iter_mut().zip(row) {
-                    *o = v as f32 + -128.0;
-                }
-            }
-        }
-        PictureData::U16(p) => {
-            let w = p[channel].width();
-            let scaler = (1u32 << (bpc.max(8) - 8)) as f32;
-            for (o, row) in out.chunks_exact_mut(w).zip(p[channel].rows()) {
-                for (o, &v) in o.iter_mut().zip(row) {
-                    *o = v as f32 / scaler + -128.0;
-                }
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -795,6 +978,7 @@ mod tests {
             80,
             80,
             "t",
+            CpuLevel::Scalar,
         )
         .unwrap()
         .lin;
@@ -834,6 +1018,7 @@ mod tests {
             80,
             80,
             "t",
+            CpuLevel::Scalar,
         )
         .unwrap();
         let l = &mut sp.lin;
@@ -847,7 +1032,7 @@ mod tests {
         for i in 0..N {
             l.indep[i] = (0..N).map(|j| l.cov[i * N + j] * x[j]).sum();
         }
-        assert!(solve(l, cols));
+        assert!(solve(l, cols, Simd::Scalar));
         for i in 0..N {
             assert!((l.sol[i] - x[i]).abs() < 1e-3, "{i}: {} vs {}", l.sol[i], x[i]);
         }
