@@ -12,8 +12,7 @@ pub(crate) mod scalar;
 mod x86;
 
 use vmaf_core::{
-    CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, PictureData, Pixel, Plane,
-    Result,
+    CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, PictureData, Plane, Result,
 };
 
 use scalar::Scratch;
@@ -29,53 +28,50 @@ pub static SPEC: ExtractorSpec = ExtractorSpec {
     help: "SSIM of the luma plane in fixed point (lusoris/vmaf fork)",
 };
 
-/// The instruction-set level the kernels run at.
-#[derive(Clone, Copy)]
-enum Level {
-    Scalar,
+/// The kernels of the chosen instruction-set level with their working
+/// memory (each level keeps moments in its own layout).
+enum Engine {
+    Scalar(Scratch<scalar::Moments>),
     /// Holds the proof that the CPU has AVX2.
     #[cfg(target_arch = "x86_64")]
-    Avx2(x86::Avx2),
+    Avx2(x86::Avx2, Scratch<x86::Rows>),
 }
 
-impl Level {
-    fn new(cpu: CpuLevel) -> Self {
-        match cpu {
-            CpuLevel::Scalar => Level::Scalar,
-            #[cfg(target_arch = "x86_64")]
-            _ => x86::Avx2::new().map_or(Level::Scalar, Level::Avx2),
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => Level::Scalar,
+impl Engine {
+    fn new(cpu: CpuLevel, w: usize) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if cpu >= CpuLevel::Avx2 {
+            if let Some(k) = x86::Avx2::new() {
+                return Engine::Avx2(k, Scratch::new(&k, w));
+            }
         }
+        let _ = cpu;
+        Engine::Scalar(Scratch::new(&scalar::Scalar, w))
     }
 }
 
-/// The driver at an instruction-set level, per sample type.
-trait LevelSsim: Pixel {
-    fn ssim(level: Level, x: &Plane<Self>, y: &Plane<Self>, bpc: u32, s: &mut Scratch) -> f64;
-}
-
-macro_rules! level_ssim {
-    ($t:ty) => {
-        impl LevelSsim for $t {
-            fn ssim(level: Level, x: &Plane<$t>, y: &Plane<$t>, bpc: u32, s: &mut Scratch) -> f64 {
-                match level {
-                    Level::Scalar => scalar::ssim(&scalar::Scalar, x, y, bpc, s),
-                    #[cfg(target_arch = "x86_64")]
-                    Level::Avx2(k) => scalar::ssim(&k, x, y, bpc, s),
-                }
+/// `Engine::$name`: the SSIM of two planes of `$t` at the engine's level.
+macro_rules! engine_ssim {
+    ($name:ident, $t:ty) => {
+        fn $name(&mut self, x: &Plane<$t>, y: &Plane<$t>, bpc: u32) -> f64 {
+            match self {
+                Engine::Scalar(s) => scalar::ssim(&scalar::Scalar, x, y, bpc, s),
+                #[cfg(target_arch = "x86_64")]
+                Engine::Avx2(k, s) => scalar::ssim(k, x, y, bpc, s),
             }
         }
     };
 }
-level_ssim!(u8);
-level_ssim!(u16);
+
+impl Engine {
+    engine_ssim!(ssim_u8, u8);
+    engine_ssim!(ssim_u16, u16);
+}
 
 struct IntegerSsim {
     names: Vec<String>,
-    level: Level,
+    engine: Engine,
     bpc: u32,
-    scratch: Scratch,
     /// The score of the frame submitted last, written by `collect`.
     last: Option<(u32, f64)>,
 }
@@ -84,9 +80,8 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
     let g = args.geometry;
     Ok(Box::new(IntegerSsim {
         names: vec![args.options.feature_name("ssim")],
-        level: Level::new(args.cpu_level),
+        engine: Engine::new(args.cpu_level, g.width as usize),
         bpc: g.bit_depth as u32,
-        scratch: Scratch::new(g.width as usize),
         last: None,
     }))
 }
@@ -98,8 +93,8 @@ impl Extractor for IntegerSsim {
 
     fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
         let score = match (frame.reference.data(), frame.distorted.data()) {
-            (PictureData::U8(r), PictureData::U8(d)) => LevelSsim::ssim(self.level, &r[0], &d[0], self.bpc, &mut self.scratch),
-            (PictureData::U16(r), PictureData::U16(d)) => LevelSsim::ssim(self.level, &r[0], &d[0], self.bpc, &mut self.scratch),
+            (PictureData::U8(r), PictureData::U8(d)) => self.engine.ssim_u8(&r[0], &d[0], self.bpc),
+            (PictureData::U16(r), PictureData::U16(d)) => self.engine.ssim_u16(&r[0], &d[0], self.bpc),
             _ => return Err(Error::Mismatch("reference and distorted sample types differ".into())),
         };
         self.last = Some((frame.index, score));
@@ -112,5 +107,62 @@ impl Extractor for IntegerSsim {
             sink.put(0, i, v);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vmaf_core::{ChromaSampling, Geometry, Options, Picture};
+
+    fn score(g: Geometry, level: CpuLevel, r: &Picture, d: &Picture) -> f64 {
+        let o = Options::defaults("ssim", &[]);
+        let mut e = create(&CreateArgs { options: &o, geometry: g, cpu_level: level, device: None }).unwrap();
+        let mut sink = FeatureSink::new();
+        e.submit(&FramePair { reference: r, distorted: d, index: 7 }).unwrap();
+        e.collect(7, &mut sink).unwrap();
+        assert_eq!(e.feature_names(), ["ssim"]);
+        assert_eq!(sink.entries().len(), 1);
+        assert_eq!(sink.entries()[0].index, 7);
+        sink.entries()[0].value
+    }
+
+    #[test]
+    fn levels_agree_and_read_luma_only() {
+        for bpc in [8u8, 10, 12, 16] {
+            let g = Geometry::new(37, 21, ChromaSampling::Cs420, bpc).unwrap();
+            let max = (1u32 << bpc) - 1;
+            let fill = |p: &mut Picture, seed: u32| match p.data_mut() {
+                PictureData::U8(pl) => {
+                    for (k, plane) in pl.iter_mut().enumerate() {
+                        for (i, v) in plane.data_mut().iter_mut().enumerate() {
+                            *v = ((i as u32).wrapping_mul(2654435761).wrapping_add(seed * 97 + k as u32 * 13) >> 7 & max) as u8;
+                        }
+                    }
+                }
+                PictureData::U16(pl) => {
+                    for (k, plane) in pl.iter_mut().enumerate() {
+                        for (i, v) in plane.data_mut().iter_mut().enumerate() {
+                            *v = ((i as u32).wrapping_mul(2654435761).wrapping_add(seed * 97 + k as u32 * 13) >> 7 & max) as u16;
+                        }
+                    }
+                }
+            };
+            let (mut r, mut d) = (Picture::new(g), Picture::new(g));
+            fill(&mut r, 1);
+            fill(&mut d, 2);
+            let a = score(g, CpuLevel::Scalar, &r, &d);
+            let b = score(g, CpuLevel::Avx2, &r, &d);
+            assert_eq!(a.to_bits(), b.to_bits(), "bpc {bpc}");
+            assert!(a < 1.0);
+            assert!((score(g, CpuLevel::Avx2, &r, &r) - 1.0).abs() < 1e-12 || bpc == 16);
+            // Chroma is not read.
+            let mut d2 = d.clone();
+            match d2.data_mut() {
+                PictureData::U8(pl) => pl[1].data_mut().fill(0),
+                PictureData::U16(pl) => pl[2].data_mut().fill(0),
+            }
+            assert_eq!(score(g, CpuLevel::Scalar, &r, &d2).to_bits(), a.to_bits());
+        }
     }
 }

@@ -81,59 +81,83 @@ impl Consts {
 const K1: f64 = 0.01 * 0.01;
 const K2: f64 = 0.03 * 0.03;
 
-/// The SSIM term of one pixel from its moments and window weight, in the
-/// fork's operation order (the score depends on it at the last bits).
+/// The SSIM term of one pixel from its moments (exact integers, given as
+/// doubles) and window weight `w`, in the fork's operation order: the
+/// score depends on it in the last bits. The SIMD kernels do the same
+/// operations in the same order, lane by lane.
 #[inline(always)]
-pub fn term(c: Consts, sx: i64, sy: i64, sxx: i64, sxy: i64, syy: i64, w: i64) -> f64 {
-    let wd = w as f64;
-    let c1 = c.peak2 * K1 * wd * wd;
-    let c2 = c.peak2 * K2 * wd * wd;
-    let (fx, fy) = (sx as f64, sy as f64);
-    let mx2 = fx * fx;
-    let mxy = fx * fy;
-    let my2 = fy * fy;
-    wd * (2.0 * mxy + c1) * (c2 + 2.0 * (sxy as f64 * wd - mxy))
-        / ((mx2 + my2 + c1) * (sxx as f64 * wd - mx2 + syy as f64 * wd - my2 + c2))
+pub fn term(c: Consts, sx: f64, sy: f64, sxx: f64, sxy: f64, syy: f64, w: f64) -> f64 {
+    let c1 = c.peak2 * K1 * w * w;
+    let c2 = c.peak2 * K2 * w * w;
+    let mx2 = sx * sx;
+    let mxy = sx * sy;
+    let my2 = sy * sy;
+    w * (2.0 * mxy + c1) * (c2 + 2.0 * (sxy * w - mxy)) / ((mx2 + my2 + c1) * (sxx * w - mx2 + syy * w - my2 + c2))
 }
 
-/// Row stages of one instruction-set level.
-pub trait Kernels<T: Pixel> {
+/// `peak2 · K1` and `peak2 · K2`, the first products of [`term`]'s
+/// constants, for kernels that hoist them.
+pub fn scaled_constants(c: Consts) -> (f64, f64) {
+    (c.peak2 * K1, c.peak2 * K2)
+}
+
+/// The row stages of one instruction-set level that do not read samples:
+/// how moments are stored, and the vertical and per-pixel passes over them.
+pub trait RowKernels {
+    /// One row of the five moments, in this level's layout.
+    type Row;
+    fn new_row(&self, w: usize) -> Self::Row;
+    /// Vertical moments: `out = Σ taps[k] · rows[k]`, over the rows of a
+    /// (possibly cut) window.
+    fn vertical(&self, rows: &[&Self::Row], taps: &[i64], out: &mut Self::Row);
+    /// Per-pixel terms of one output row with row weight `vw`, given the
+    /// column weights `hw`.
+    fn terms(&self, c: Consts, m: &Self::Row, hw: &[f64], vw: f64, out: &mut [f64]);
+}
+
+/// The horizontal stage, per sample type.
+pub trait Kernels<T: Pixel>: RowKernels {
     /// Horizontal moments of row `x` (reference) against row `y`
-    /// (distorted).
-    fn horizontal(&self, x: &[T], y: &[T], out: &mut Moments);
-    /// Vertical moments: `out = Σ taps[k] · rows[k]`, for the rows of the
-    /// cut window.
-    fn vertical(&self, rows: &[&Moments], taps: &[i64], out: &mut Moments);
-    /// Per-pixel terms of one output row whose row weight is `vw`, given
-    /// the column weights `hw`.
-    fn terms(&self, c: Consts, m: &Moments, hw: &[i64], vw: i64, out: &mut [f64]);
+    /// (distorted); `tmp` is a spare row the kernel may use.
+    fn horizontal(&self, x: &[T], y: &[T], tmp: &mut Self::Row, out: &mut Self::Row);
 }
 
 /// The portable kernels.
 pub struct Scalar;
 
-impl<T: Pixel> Kernels<T> for Scalar {
-    fn horizontal(&self, x: &[T], y: &[T], out: &mut Moments) {
-        horizontal(x, y, out)
+impl RowKernels for Scalar {
+    type Row = Moments;
+    fn new_row(&self, w: usize) -> Moments {
+        Moments::new(w)
     }
     fn vertical(&self, rows: &[&Moments], taps: &[i64], out: &mut Moments) {
         vertical(rows, taps, out)
     }
-    fn terms(&self, c: Consts, m: &Moments, hw: &[i64], vw: i64, out: &mut [f64]) {
-        terms(c, m, hw, vw, 0, out)
+    fn terms(&self, c: Consts, m: &Moments, hw: &[f64], vw: f64, out: &mut [f64]) {
+        for (j, o) in out.iter_mut().enumerate() {
+            *o = term(
+                c,
+                m.sx[j] as f64,
+                m.sy[j] as f64,
+                m.sxx[j] as f64,
+                m.sxy[j] as f64,
+                m.syy[j] as f64,
+                hw[j] * vw,
+            );
+        }
+    }
+}
+
+impl<T: Pixel> Kernels<T> for Scalar {
+    fn horizontal(&self, x: &[T], y: &[T], _tmp: &mut Moments, out: &mut Moments) {
+        horizontal(x, y, out)
     }
 }
 
 /// Horizontal moments of one row pair over the cut window.
 pub fn horizontal<T: Pixel>(x: &[T], y: &[T], out: &mut Moments) {
-    horizontal_cols(x, y, 0..x.len(), out)
-}
-
-/// [`horizontal`] for output columns `cols` only (the SIMD kernels do the
-/// borders with it).
-pub fn horizontal_cols<T: Pixel>(x: &[T], y: &[T], cols: std::ops::Range<usize>, out: &mut Moments) {
     let n = x.len();
-    for j in cols {
+    for j in 0..n {
         let (mut sx, mut sy, mut sxx, mut sxy, mut syy) = (0i64, 0i64, 0i64, 0i64, 0i64);
         for k in tap_range(j, n) {
             let i = j + k - RADIUS;
@@ -155,14 +179,8 @@ pub fn horizontal_cols<T: Pixel>(x: &[T], y: &[T], cols: std::ops::Range<usize>,
 
 /// Vertical moments: a tap-weighted sum of rows.
 pub fn vertical(rows: &[&Moments], taps: &[i64], out: &mut Moments) {
-    let w = out.sx.len();
-    vertical_cols(rows, taps, 0..w, out)
-}
-
-/// [`vertical`] for columns `cols` only.
-pub fn vertical_cols(rows: &[&Moments], taps: &[i64], cols: std::ops::Range<usize>, out: &mut Moments) {
     debug_assert_eq!(rows.len(), taps.len());
-    for j in cols {
+    for j in 0..out.sx.len() {
         let (mut sx, mut sy, mut sxx, mut sxy, mut syy) = (0i64, 0i64, 0i64, 0i64, 0i64);
         for (r, &t) in rows.iter().zip(taps) {
             sx += t * r.sx[j];
@@ -179,65 +197,62 @@ pub fn vertical_cols(rows: &[&Moments], taps: &[i64], cols: std::ops::Range<usiz
     }
 }
 
-/// Per-pixel terms of columns `from..` of one row.
-pub fn terms(c: Consts, m: &Moments, hw: &[i64], vw: i64, from: usize, out: &mut [f64]) {
-    for j in from..out.len() {
-        out[j] = term(c, m.sx[j], m.sy[j], m.sxx[j], m.sxy[j], m.syy[j], hw[j] * vw);
-    }
-}
-
-/// Working memory of [`ssim`], sized once for a plane width.
-pub struct Scratch {
+/// Working memory of [`ssim`] for rows of type `R`, sized once for a
+/// plane width.
+pub struct Scratch<R> {
     /// Horizontal moments of the last `WINDOW` rows, row `r` in slot
     /// `r % WINDOW`.
-    ring: Vec<Moments>,
-    vertical: Moments,
+    ring: Vec<R>,
+    tmp: R,
+    vertical: R,
     terms: Vec<f64>,
-    /// Weight of the cut window along a row, per column.
-    col_weight: Vec<i64>,
+    /// Weight of the cut window along a row, per column (small integers).
+    col_weight: Vec<f64>,
 }
 
-impl Scratch {
-    pub fn new(w: usize) -> Self {
+impl<R> Scratch<R> {
+    pub fn new<K: RowKernels<Row = R>>(k: &K, w: usize) -> Self {
         Scratch {
-            ring: (0..WINDOW).map(|_| Moments::new(w)).collect(),
-            vertical: Moments::new(w),
+            ring: (0..WINDOW).map(|_| k.new_row(w)).collect(),
+            tmp: k.new_row(w),
+            vertical: k.new_row(w),
             terms: vec![0.0; w],
-            col_weight: (0..w).map(|j| window_weight(j, w)).collect(),
+            col_weight: (0..w).map(|j| window_weight(j, w) as f64).collect(),
         }
     }
 }
 
 /// SSIM of plane `x` (reference) against `y` (distorted) of `bpc` bits.
-/// `scratch` must have been made for this width.
-pub fn ssim<T: Pixel, K: Kernels<T>>(k: &K, x: &Plane<T>, y: &Plane<T>, bpc: u32, scratch: &mut Scratch) -> f64 {
+/// `scratch` must have been made by `k` for this width.
+pub fn ssim<T: Pixel, K: Kernels<T>>(k: &K, x: &Plane<T>, y: &Plane<T>, bpc: u32, scratch: &mut Scratch<K::Row>) -> f64 {
     let (w, h) = (x.width(), x.height());
     debug_assert_eq!((y.width(), y.height()), (w, h));
     debug_assert_eq!(scratch.terms.len(), w);
     let c = Consts::new(bpc);
-    let Scratch { ring, vertical, terms, col_weight } = scratch;
+    let Scratch { ring, tmp, vertical, terms, col_weight } = scratch;
     let mut sum = 0.0f64;
     let mut weight = 0.0f64;
     // Row `i` is filtered horizontally once; output row `r` is produced as
     // soon as the last row of its window (`r + RADIUS`, or the bottom) is in.
     for i in 0..h + RADIUS {
         if i < h {
-            k.horizontal(x.row(i), y.row(i), &mut ring[i % WINDOW]);
+            k.horizontal(x.row(i), y.row(i), tmp, &mut ring[i % WINDOW]);
         }
         let Some(r) = i.checked_sub(RADIUS) else { continue };
         let span = tap_range(r, h);
-        let mut rows: [&Moments; WINDOW] = [&ring[0]; WINDOW];
+        let mut rows: [&K::Row; WINDOW] = [&ring[0]; WINDOW];
         for (slot, kk) in rows.iter_mut().zip(span.clone()) {
             *slot = &ring[(r + kk - RADIUS) % WINDOW];
         }
-        let taps = &TAPS[span.clone()];
+        let taps = &TAPS[span];
         k.vertical(&rows[..taps.len()], taps, vertical);
-        let vw: i64 = taps.iter().sum();
+        let vw = taps.iter().sum::<i64>() as f64;
         k.terms(c, vertical, col_weight, vw, terms);
-        // Raster order, one term at a time: the fork's summation.
+        // Raster order, one term at a time: the fork's summation. The
+        // weights are integers far below 2^53, so their sum is exact.
         for (&t, &cw) in terms.iter().zip(col_weight.iter()) {
             sum += t;
-            weight += (cw * vw) as f64;
+            weight += cw * vw;
         }
     }
     sum / weight
@@ -306,7 +321,7 @@ mod tests {
                         m[5] += t;
                     }
                 }
-                sum += term(c, m[0], m[1], m[2], m[3], m[4], m[5]);
+                sum += term(c, m[0] as f64, m[1] as f64, m[2] as f64, m[3] as f64, m[4] as f64, m[5] as f64);
                 weight += m[5] as f64;
             }
         }
@@ -328,7 +343,7 @@ mod tests {
                 let mut mk = || Plane::from_vec((0..w * h).map(|_| (rnd() & mask) as u16).collect(), w, h, w).unwrap();
                 let a = mk();
                 let b = mk();
-                let mut s = Scratch::new(w);
+                let mut s = Scratch::new(&Scalar, w);
                 let got = ssim(&Scalar, &a, &b, bpc, &mut s);
                 assert_eq!(got.to_bits(), brute(&a, &b, bpc).to_bits(), "{bpc} {w}x{h}");
             }
@@ -341,7 +356,7 @@ mod tests {
             let (w, h) = (13, 7);
             let p = Plane::from_vec((0..w * h).map(|i| ((i * 37) as u32 & ((1 << bpc) - 1)) as u16).collect(), w, h, w)
                 .unwrap();
-            let mut s = Scratch::new(w);
+            let mut s = Scratch::new(&Scalar, w);
             assert!((ssim(&Scalar, &p, &p, bpc, &mut s) - 1.0).abs() < 1e-12);
         }
     }
