@@ -22,7 +22,9 @@
 //!
 //! Everything after the integer SAD (the score formula, per-frame output,
 //! and motion2/motion3 at flush) is [`MotionHost`], public so that the
-//! device backends share it instead of copying it.
+//! device backends share it instead of copying it. The lusoris/vmaf fork's
+//! `motion_v2` (same arithmetic, other names and options) is this
+//! extractor built by [`create_with_host`] around a host with its names.
 
 mod scalar;
 #[cfg(target_arch = "x86_64")]

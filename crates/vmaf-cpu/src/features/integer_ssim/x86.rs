@@ -151,9 +151,9 @@ unsafe fn horizontal<T: Load4>(x: &[T], y: &[T], tmp: &mut Rows, out: &mut Rows)
         while j + 4 <= w {
             let at = |k: usize| _mm256_loadu_pd(s.add(j + k));
             let mut acc = _mm256_mul_pd(_mm256_set1_pd(T[RADIUS]), at(RADIUS));
-            for k in 0..RADIUS {
+            for (k, &tap) in T[..RADIUS].iter().enumerate() {
                 let pair = _mm256_add_pd(at(k), at(WINDOW - 1 - k));
-                acc = _mm256_add_pd(acc, _mm256_mul_pd(_mm256_set1_pd(T[k]), pair));
+                acc = _mm256_add_pd(acc, _mm256_mul_pd(_mm256_set1_pd(tap), pair));
             }
             _mm256_storeu_pd(d.add(j), acc);
             j += 4;
@@ -185,9 +185,9 @@ unsafe fn vertical(rows: &[&Rows], taps: &[i64], out: &mut Rows) {
             while j + 4 <= w {
                 let at = |k: usize| _mm256_loadu_pd(src[k].add(j));
                 let mut acc = _mm256_mul_pd(_mm256_set1_pd(t[RADIUS]), at(RADIUS));
-                for k in 0..RADIUS {
+                for (k, &tap) in t[..RADIUS].iter().enumerate() {
                     let pair = _mm256_add_pd(at(k), at(WINDOW - 1 - k));
-                    acc = _mm256_add_pd(acc, _mm256_mul_pd(_mm256_set1_pd(t[k]), pair));
+                    acc = _mm256_add_pd(acc, _mm256_mul_pd(_mm256_set1_pd(tap), pair));
                 }
                 _mm256_storeu_pd(d.add(j), acc);
                 j += 4;

@@ -14,7 +14,7 @@
 //! that order makes the result agree with the fork to the last bit on the
 //! clips we have (the only libm call is `log2`).
 //!
-//! `C` is the fork's constant, 2.0471975511965977. It is named log2(2πe)
+//! `C` is the fork's constant, about 2.0472. It is named log2(2πe)
 //! there but is not that value (which is about 4.094); since it only
 //! shifts the score, it is kept as is so the scores match.
 
@@ -24,8 +24,9 @@ pub const BLOCK: usize = 7;
 /// The 1-D integer Gaussian (sigma about 1.166).
 const GAUSS: [i32; BLOCK] = [558, 4504, 15754, 23903, 15754, 4504, 558];
 
-/// The constant term of the entropy, as the fork has it.
-const ENTROPY_OFFSET: f64 = 2.0471975511965977;
+/// The constant term of the entropy, as the fork has it (the same double
+/// as its 17-digit literal).
+pub(super) const ENTROPY_OFFSET: f64 = 2.047_197_551_196_598;
 
 /// Floor added to every variance so flat blocks have a finite entropy.
 const VAR_FLOOR: f64 = 1.0;
