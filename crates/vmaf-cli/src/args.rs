@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use vmaf::output::OutputFormat;
+use vmaf::output::{OutputFormat, Precision};
 use vmaf::{Backend, ModelArg};
 use vmaf_core::ChromaSampling;
 
@@ -32,6 +32,8 @@ pub struct Settings {
     pub features: Vec<FeatureArg>,
     pub output: Option<PathBuf>,
     pub format: OutputFormat,
+    /// How scores are printed (`--precision`, from the lusoris/vmaf fork).
+    pub precision: Precision,
     pub threads: u32,
     pub subsample: u32,
     pub cpumask: u32,
@@ -68,6 +70,7 @@ enum Opt {
     Json,
     Csv,
     Sub,
+    Precision,
     Threads,
     Feature,
     Subsample,
@@ -99,6 +102,7 @@ const OPTS: &[(&str, Option<char>, bool, Opt)] = &[
     ("json", None, false, Opt::Json),
     ("csv", None, false, Opt::Csv),
     ("sub", None, false, Opt::Sub),
+    ("precision", None, true, Opt::Precision),
     ("threads", None, true, Opt::Threads),
     ("feature", None, true, Opt::Feature),
     ("subsample", None, true, Opt::Subsample),
@@ -135,6 +139,10 @@ Supported options:
  --json:                      write output file as JSON
  --csv:                       write output file as CSV
  --sub:                       write output file as subtitle
+ --precision $spec:           score output precision (lusoris/vmaf fork)
+                              N (1..17): printf \"%.<N>g\"
+                              max|full: \"%.17g\" (reads back exactly)
+                              legacy: libvmaf's %.6f (the default)
  --threads $unsigned:         number of threads to use
  --feature $string:           additional feature
  --cpumask: $bitmask          restrict permitted CPU instruction sets
@@ -297,6 +305,7 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
         features: Vec::new(),
         output: None,
         format: OutputFormat::Xml,
+        precision: Precision::Default,
         threads: 0,
         subsample: 0,
         cpumask: 0,
@@ -391,6 +400,11 @@ pub fn parse<I: IntoIterator<Item = String>>(args: I) -> Result<Command, String>
             Opt::Json => s.format = OutputFormat::Json,
             Opt::Csv => s.format = OutputFormat::Csv,
             Opt::Sub => s.format = OutputFormat::Sub,
+            Opt::Precision => {
+                s.precision = Precision::parse(&value).ok_or_else(|| {
+                    format!("--precision must be an integer 1..17, or one of: max, full, legacy (got: {value})")
+                })?
+            }
             Opt::Threads => s.threads = parse_unsigned(opt, &value)?,
             Opt::Feature => s.features.push(parse_feature(&value)?),
             Opt::Subsample => s.subsample = parse_unsigned(opt, &value)?,
@@ -491,6 +505,22 @@ mod tests {
         assert!(p(&["-r", "a", "-d", "b", "--backend", "gpu"]).unwrap_err().contains("--backend"));
         assert!(p(&["-r", "a", "-d", "b", "--aom_ctc", "v9"]).unwrap_err().contains("aom_ctc"));
         assert!(p(&["-r", "a", "-d"]).unwrap_err().contains("needs a value"));
+    }
+
+    #[test]
+    fn precision_values() {
+        let s = p(&["-r", "a", "-d", "b"]).unwrap();
+        assert_eq!(s.precision, Precision::Default);
+        let s = p(&["-r", "a", "-d", "b", "--precision", "3"]).unwrap();
+        assert_eq!(s.precision, Precision::Significant(3));
+        let s = p(&["-r", "a", "-d", "b", "--precision=max"]).unwrap();
+        assert_eq!(s.precision, Precision::MAX);
+        let s = p(&["-r", "a", "-d", "b", "--prec", "full", "--precision", "legacy"]).unwrap();
+        assert_eq!(s.precision, Precision::Default);
+        for bad in ["0", "18", "six", ""] {
+            let e = p(&["-r", "a", "-d", "b", "--precision", bad]).unwrap_err();
+            assert!(e.contains("--precision must be an integer 1..17") && e.contains(&format!("(got: {bad})")), "{e}");
+        }
     }
 
     #[test]

@@ -142,7 +142,7 @@ fn run(s: &Settings) -> Result<(), String> {
     for m in &models {
         let name = m.config.name.as_str();
         let Some(mean) = report.pooled(name, PoolMethod::Mean) else { continue };
-        let line = format!("{}: {mean:.6}", m.label());
+        let line = format!("{}: {}", m.label(), summary(s, mean));
         if summary_to_stdout {
             println!("{line}");
         } else if stderr_tty && !s.quiet {
@@ -153,14 +153,23 @@ fn run(s: &Settings) -> Result<(), String> {
         for id in report.collector.ids() {
             let name = vmaf_core::alias::alias(report.collector.name(id));
             if let Some(mean) = report.pooled_by_id(id, PoolMethod::Mean) {
-                println!("{name}: {mean:.6}");
+                println!("{name}: {}", summary(s, mean));
             }
         }
     }
     if let Some(path) = &s.output {
-        output::write_report(path, s.format, &report, fps).map_err(|e| e.to_string())?;
+        output::write_report_with(path, s.format, &report, fps, s.precision).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// A pooled score on the summary lines: `%.6f`, or the `--precision`
+/// format when one is given (the fork prints these lines with it too).
+fn summary(s: &Settings, v: f64) -> String {
+    match s.precision {
+        output::Precision::Default => format!("{v:.6}"),
+        p => p.format(v).to_string(),
+    }
 }
 
 use progress::Progress;

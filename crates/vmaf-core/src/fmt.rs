@@ -6,6 +6,16 @@
 /// C's `%g`: 6 significant digits, trailing zeros removed, exponent form
 /// when the exponent is below -4 or at least 6.
 pub fn format_g(v: f64) -> String {
+    format_g_prec(v, 6)
+}
+
+/// C's `%.{prec}g` (a precision of 0 counts as 1, as in C): `prec`
+/// significant digits, trailing zeros removed, exponent form when the
+/// decimal exponent is below -4 or at least `prec`. Like glibc, it prints
+/// the exact binary value correctly rounded (ties to even), so `%.17g`
+/// round-trips every double. Non-finite values print as `nan` / `inf` /
+/// `-inf`.
+pub fn format_g_prec(v: f64, prec: usize) -> String {
     if !v.is_finite() {
         return if v.is_nan() {
             "nan".into()
@@ -15,16 +25,17 @@ pub fn format_g(v: f64) -> String {
             "-inf".into()
         };
     }
+    let p = prec.max(1);
     if v == 0.0 {
         return if v.is_sign_negative() { "-0".into() } else { "0".into() };
     }
-    // Round to 6 significant digits first: the exponent after rounding
+    // Round to `p` significant digits first: the exponent after rounding
     // decides the style, as in C.
-    let e_form = format!("{v:.5e}");
+    let e_form = format!("{v:.*e}", p - 1);
     let (mant, exp) = e_form.split_once('e').expect("exponent form has an 'e'");
     let exp: i32 = exp.parse().expect("exponent is an integer");
-    if (-4..6).contains(&exp) {
-        let decimals = (5 - exp) as usize;
+    if (-4..p as i32).contains(&exp) {
+        let decimals = (p as i32 - 1 - exp) as usize;
         strip_zeros(format!("{v:.decimals$}"))
     } else {
         let mant = strip_zeros(mant.to_owned());
@@ -90,6 +101,36 @@ mod tests {
             (0.000123456789, "0.000123457"),
         ] {
             assert_eq!(format_g(v), s, "{v}");
+        }
+    }
+
+    #[test]
+    fn g_with_precision_matches_c() {
+        // Expected strings are what glibc's printf prints.
+        for (v, p, s) in [
+            (0.936797123456789, 3, "0.937"),
+            (0.936797123456789, 1, "0.9"),
+            (4.640420, 3, "4.64"),
+            (100.0, 2, "1e+02"),
+            (99.96, 3, "100"),
+            (99.96, 2, "1e+02"),
+            (0.0001234, 2, "0.00012"),
+            (0.00001234, 2, "1.2e-05"),
+            (123456789.0, 17, "123456789"),
+            (0.1, 17, "0.10000000000000001"),
+            (1.0 / 3.0, 17, "0.33333333333333331"),
+            (2.5, 1, "2"),
+            (3.5, 1, "4"),
+            (-0.0, 3, "-0"),
+            (1e300, 17, "1.0000000000000001e+300"),
+            (5e-324, 17, "4.9406564584124654e-324"),
+            (0.5, 0, "0.5"),
+        ] {
+            assert_eq!(format_g_prec(v, p), s, "{v} %.{p}g");
+        }
+        // %.17g round-trips.
+        for v in [0.1, 1.0 / 3.0, 52.803387123, 1e-7, 123.456e10, f64::MAX, f64::MIN_POSITIVE] {
+            assert_eq!(format_g_prec(v, 17).parse::<f64>().unwrap(), v);
         }
     }
 

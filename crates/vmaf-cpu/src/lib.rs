@@ -28,6 +28,9 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::cambi::SPEC,
     &features::speed_chroma::SPEC,
     &features::speed_temporal::SPEC,
+    &features::integer_ssim::SPEC,
+    &features::speed_qa::SPEC,
+    &features::motion_v2::SPEC,
 ];
 
 /// The best level this CPU supports, lowered by the `VMAF_CPU_LEVEL`

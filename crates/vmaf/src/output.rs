@@ -9,6 +9,11 @@
 //! alias table; frames with no value at all, and frames that subsampling
 //! leaves out, are not printed.
 //!
+//! [`Precision`] adds the lusoris/vmaf fork's `--precision`: every score
+//! (per frame, pooled and aggregate, in all four layouts) printed as C's
+//! `%.Ng`, or `%.17g` for values that read back exactly. The default stays
+//! libvmaf 3.2.0's `%.6f` / `%.16f` rule, byte for byte.
+//!
 //! The version printed is [`LIBVMAF_VERSION`]: the libvmaf release whose
 //! scores and layout we reproduce, so parsers that check it keep working.
 //!
@@ -21,7 +26,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use vmaf_core::alias::alias;
-use vmaf_core::fmt::leading_fraction_zeros;
+use vmaf_core::fmt::{format_g_prec, leading_fraction_zeros};
 use vmaf_core::{Error, FeatureId, Result};
 
 use crate::pool::PoolMethod;
@@ -39,6 +44,66 @@ pub enum OutputFormat {
     Json,
     Csv,
     Sub,
+}
+
+/// How scores are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// libvmaf 3.2.0: `%.6f`, or `%.16f` for values whose fraction starts
+    /// with more than six zeros.
+    #[default]
+    Default,
+    /// C's `%.Ng` with N significant digits (1..=17).
+    Significant(u8),
+}
+
+impl Precision {
+    /// `%.17g`: enough digits for every double to read back exactly (the
+    /// fork's `--precision max`).
+    pub const MAX: Precision = Precision::Significant(17);
+
+    /// Parses a `--precision` value as the lusoris/vmaf fork accepts it: an
+    /// integer 1..17 (leading blanks and a sign allowed, as C's `strtol`
+    /// reads it), `max` or `full` (`%.17g`), or `legacy`. The fork's
+    /// `legacy` is its default, which it describes as Netflix-compatible;
+    /// here that is libvmaf 3.2.0's own rule, [`Precision::Default`].
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "max" | "full" => Some(Self::MAX),
+            "legacy" => Some(Precision::Default),
+            _ => match s.trim_start().parse::<i64>() {
+                Ok(n @ 1..=17) => Some(Precision::Significant(n as u8)),
+                _ => None,
+            },
+        }
+    }
+
+    /// `v` printed at this precision.
+    pub fn format(self, v: f64) -> impl fmt::Display {
+        match self {
+            Precision::Default => Number::Fixed(CFixed(v, if leading_fraction_zeros(v) <= 6 { 6 } else { 16 })),
+            Precision::Significant(n) => Number::General(v, n as usize),
+        }
+    }
+}
+
+/// A score in either family of C formats.
+enum Number {
+    Fixed(CFixed),
+    /// `%.Ng`
+    General(f64, usize),
+}
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Number::Fixed(ref c) => c.fmt(f),
+            // Non-finite values print as `%f` prints them (glibc shows a
+            // NaN's sign either way).
+            Number::General(v, _) if !v.is_finite() => CFixed(v, 0).fmt(f),
+            Number::General(v, n) => f.write_str(&format_g_prec(v, n)),
+        }
+    }
 }
 
 /// A number as C's `printf("%.Nf")` prints it, non-finite values included
@@ -60,25 +125,24 @@ impl fmt::Display for CFixed {
     }
 }
 
-/// A score as libvmaf's writers print it: `%.6f`, or `%.16f` when its
-/// fraction starts with more than six zeros (so tiny values keep digits).
-/// Same rule as [`vmaf_core::fmt::format_score`], without allocating.
-fn score(v: f64) -> CFixed {
-    CFixed(v, if leading_fraction_zeros(v) <= 6 { 6 } else { 16 })
-}
-
 /// What every layout walks: the features with their printed names and the
 /// frames to print.
 struct View<'a> {
     report: &'a Report,
+    precision: Precision,
     features: Vec<(FeatureId, &'a str)>,
 }
 
 impl<'a> View<'a> {
-    fn new(report: &'a Report) -> Self {
+    fn new(report: &'a Report, precision: Precision) -> Self {
         let c = &report.collector;
         let features = c.ids().map(|id| (id, alias(c.name(id)))).collect();
-        View { report, features }
+        View { report, precision, features }
+    }
+
+    /// A score as this report prints it.
+    fn score(&self, v: f64) -> impl fmt::Display {
+        self.precision.format(v)
     }
 
     /// Indices of the frames a layout prints: kept by subsampling and with
@@ -105,7 +169,18 @@ impl<'a> View<'a> {
 /// Writes `report` in `format` to `out`. `fps` is the speed reported in XML
 /// and JSON (frames per second of the run).
 pub fn write_output(out: &mut dyn Write, format: OutputFormat, report: &Report, fps: f64) -> io::Result<()> {
-    let view = View::new(report);
+    write_output_with(out, format, report, fps, Precision::Default)
+}
+
+/// [`write_output`] with the scores printed at `precision`.
+pub fn write_output_with(
+    out: &mut dyn Write,
+    format: OutputFormat,
+    report: &Report,
+    fps: f64,
+    precision: Precision,
+) -> io::Result<()> {
+    let view = View::new(report, precision);
     match format {
         OutputFormat::Xml => write_xml(out, &view, fps),
         OutputFormat::Json => write_json(out, &view, fps),
@@ -123,7 +198,7 @@ fn write_xml(out: &mut dyn Write, view: &View<'_>, fps: f64) -> io::Result<()> {
     for i in view.frames() {
         write!(out, "    <frame frameNum=\"{i}\" ")?;
         for (name, v) in view.values(i) {
-            write!(out, "{name}=\"{}\" ", score(v))?;
+            write!(out, "{name}=\"{}\" ", view.score(v))?;
         }
         writeln!(out, "/>")?;
     }
@@ -132,14 +207,14 @@ fn write_xml(out: &mut dyn Write, view: &View<'_>, fps: f64) -> io::Result<()> {
     for &(id, name) in &view.features {
         write!(out, "    <metric name=\"{name}\" ")?;
         for (m, v) in view.pooled(id) {
-            write!(out, "{}=\"{}\" ", m.name(), score(v))?;
+            write!(out, "{}=\"{}\" ", m.name(), view.score(v))?;
         }
         writeln!(out, "/>")?;
     }
     writeln!(out, "  </pooled_metrics>")?;
     write!(out, "  <aggregate_metrics ")?;
     for (name, v) in view.report.collector.aggregates() {
-        write!(out, "{name}=\"{}\" ", score(*v))?;
+        write!(out, "{name}=\"{}\" ", view.score(*v))?;
     }
     writeln!(out, "/>")?;
     writeln!(out, "</VMAF>")
@@ -166,7 +241,7 @@ fn write_json(out: &mut dyn Write, view: &View<'_>, fps: f64) -> io::Result<()> 
         for (k, (name, v)) in view.values(i).enumerate() {
             let comma = if k + 1 < n { "," } else { "" };
             if v.is_finite() {
-                writeln!(out, "        \"{name}\": {}{comma}", score(v))?;
+                writeln!(out, "        \"{name}\": {}{comma}", view.score(v))?;
             } else {
                 // No newline after null: libvmaf 3.2.0's bytes.
                 write!(out, "        \"{name}\": null{comma}")?;
@@ -186,7 +261,7 @@ fn write_json(out: &mut dyn Write, view: &View<'_>, fps: f64) -> io::Result<()> 
             // in libvmaf; every method of a feature is present or none is.
             out.write_all(if m != PoolMethod::Min { b",\n" } else { b"\n" })?;
             if v.is_finite() {
-                write!(out, "      \"{}\": {}", m.name(), score(v))?;
+                write!(out, "      \"{}\": {}", m.name(), view.score(v))?;
             } else {
                 write!(out, "      \"{}\": null", m.name())?;
             }
@@ -200,7 +275,7 @@ fn write_json(out: &mut dyn Write, view: &View<'_>, fps: f64) -> io::Result<()> 
     let aggregates = view.report.collector.aggregates();
     for (k, (name, v)) in aggregates.iter().enumerate() {
         if v.is_finite() {
-            write!(out, "\n    \"{name}\": {}", score(*v))?;
+            write!(out, "\n    \"{name}\": {}", view.score(*v))?;
         } else {
             write!(out, "\n    \"{name}\": null")?;
         }
@@ -223,7 +298,7 @@ fn write_csv(out: &mut dyn Write, view: &View<'_>) -> io::Result<()> {
         // columns are not padded.
         write!(out, "{i},")?;
         for (_, v) in view.values(i) {
-            write!(out, "{},", score(v))?;
+            write!(out, "{},", view.score(v))?;
         }
         writeln!(out)?;
     }
@@ -234,7 +309,7 @@ fn write_sub(out: &mut dyn Write, view: &View<'_>) -> io::Result<()> {
     for i in view.frames() {
         write!(out, "{{{i}}}{{{}}}frame: {i}|", u64::from(i) + 1)?;
         for (name, v) in view.values(i) {
-            write!(out, "{name}: {}|", score(v))?;
+            write!(out, "{name}: {}|", view.score(v))?;
         }
         writeln!(out)?;
     }
@@ -251,8 +326,19 @@ fn write_sub(out: &mut dyn Write, view: &View<'_>) -> io::Result<()> {
 /// `/dev` or `/proc` such as `/dev/stdout`) are written in
 /// place.
 pub fn write_report(path: impl AsRef<Path>, format: OutputFormat, report: &Report, fps: f64) -> Result<()> {
+    write_report_with(path, format, report, fps, Precision::Default)
+}
+
+/// [`write_report`] with the scores printed at `precision`.
+pub fn write_report_with(
+    path: impl AsRef<Path>,
+    format: OutputFormat,
+    report: &Report,
+    fps: f64,
+    precision: Precision,
+) -> Result<()> {
     let path = path.as_ref();
-    let write = |w: &mut dyn Write| write_output(w, format, report, fps);
+    let write = |w: &mut dyn Write| write_output_with(w, format, report, fps, precision);
     if path == Path::new("-") {
         let stdout = io::stdout();
         let mut w = BufWriter::new(stdout.lock());
@@ -354,9 +440,10 @@ mod tests {
         assert_eq!(CFixed(-0.0, 6).to_string(), "-0.000000");
         assert_eq!(CFixed(2.675, 2).to_string(), "2.67"); // 2.67499999... in binary
         assert_eq!(CFixed(0.125, 2).to_string(), "0.12"); // exact tie: to even
-        assert_eq!(score(1e-8).to_string(), "0.0000000100000000");
-        assert_eq!(score(1.0000006542532924).to_string(), "1.0000006542532924");
-        assert_eq!(score(0.958558).to_string(), "0.958558");
+        let score = |v| Precision::Default.format(v).to_string();
+        assert_eq!(score(1e-8), "0.0000000100000000");
+        assert_eq!(score(1.0000006542532924), "1.0000006542532924");
+        assert_eq!(score(0.958558), "0.958558");
     }
 
     #[test]
@@ -393,6 +480,61 @@ mod tests {
         assert_eq!(render(OutputFormat::Sub, &r, 0.0), "{2}{3}frame: 2|a: 1.000000|\n{4}{5}frame: 4|a: 3.000000|b: -nan|\n");
         // The first frame printed is 2, so it is preceded by a comma.
         assert!(render(OutputFormat::Json, &r, 1.0).contains("\"frames\": [,\n    {\n      \"frameNum\": 2,"));
+    }
+
+    #[test]
+    fn precision_parses_like_the_fork() {
+        assert_eq!(Precision::parse("3"), Some(Precision::Significant(3)));
+        assert_eq!(Precision::parse(" +17"), Some(Precision::Significant(17)));
+        assert_eq!(Precision::parse("max"), Some(Precision::MAX));
+        assert_eq!(Precision::parse("full"), Some(Precision::MAX));
+        assert_eq!(Precision::parse("legacy"), Some(Precision::Default));
+        for bad in ["0", "18", "-1", "3x", "", "MAX", "6.0"] {
+            assert_eq!(Precision::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn precision_applies_to_every_score_in_every_layout() {
+        let mut c = FeatureCollector::new();
+        c.put_by_name("VMAF_integer_feature_adm2_score", 0, 0.1);
+        c.put_by_name("VMAF_integer_feature_adm2_score", 1, 2.0 / 3.0);
+        c.put_by_name("ciede2000", 1, f64::INFINITY);
+        c.set_aggregate("agg", 1e-8);
+        let r = report(c, 2, 1);
+        let json = |p| {
+            let mut v = Vec::new();
+            write_output_with(&mut v, OutputFormat::Json, &r, 5.0, p).unwrap();
+            String::from_utf8(v).unwrap()
+        };
+        let j3 = json(Precision::Significant(3));
+        assert!(j3.contains("\"integer_adm2\": 0.1\n"), "{j3}");
+        assert!(j3.contains("\"integer_adm2\": 0.667,\n"), "{j3}");
+        assert!(j3.contains("\"ciede2000\": null"), "{j3}");
+        // pooled: min, max, mean, harmonic mean
+        assert!(j3.contains("\"min\": 0.1,\n      \"max\": 0.667,\n      \"mean\": 0.383,\n      \"harmonic_mean\": 0.325\n"), "{j3}");
+        assert!(j3.contains("\"agg\": 1e-08\n"), "{j3}");
+        // fps keeps its two decimals.
+        assert!(j3.contains("\"fps\": 5.00,"), "{j3}");
+        let jm = json(Precision::MAX);
+        assert!(jm.contains("\"integer_adm2\": 0.10000000000000001\n"), "{jm}");
+        assert!(jm.contains("\"integer_adm2\": 0.66666666666666663,\n"), "{jm}");
+        assert!(jm.contains("\"agg\": 1e-08\n"), "{jm}");
+        // The default is untouched.
+        assert_eq!(json(Precision::Default), render(OutputFormat::Json, &r, 5.0));
+
+        let other = |f, p| {
+            let mut v = Vec::new();
+            write_output_with(&mut v, f, &r, 5.0, p).unwrap();
+            String::from_utf8(v).unwrap()
+        };
+        let p2 = Precision::Significant(2);
+        assert_eq!(other(OutputFormat::Csv, p2), "Frame,integer_adm2,ciede2000,\n0,0.1,\n1,0.67,inf,\n");
+        assert_eq!(other(OutputFormat::Sub, p2), "{0}{1}frame: 0|integer_adm2: 0.1|\n{1}{2}frame: 1|integer_adm2: 0.67|ciede2000: inf|\n");
+        let xml = other(OutputFormat::Xml, p2);
+        assert!(xml.contains("<frame frameNum=\"1\" integer_adm2=\"0.67\" ciede2000=\"inf\" />"), "{xml}");
+        assert!(xml.contains("<metric name=\"integer_adm2\" min=\"0.1\" max=\"0.67\" mean=\"0.38\" harmonic_mean=\"0.33\" />"), "{xml}");
+        assert!(xml.contains("<aggregate_metrics agg=\"1e-08\" />"), "{xml}");
     }
 
     #[test]

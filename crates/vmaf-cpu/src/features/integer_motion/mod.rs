@@ -22,7 +22,9 @@
 //!
 //! Everything after the integer SAD (the score formula, per-frame output,
 //! and motion2/motion3 at flush) is [`MotionHost`], public so that the
-//! device backends share it instead of copying it.
+//! device backends share it instead of copying it. The lusoris/vmaf fork's
+//! `motion_v2` (same arithmetic, other names and options) is this
+//! extractor built by [`create_with_host`] around a host with its names.
 
 mod scalar;
 #[cfg(target_arch = "x86_64")]
@@ -96,11 +98,20 @@ pub const PROVIDED_FEATURES: &[&str] = &[
     "VMAF_integer_feature_motion2_score",
     "VMAF_integer_feature_motion3_score",
 ];
-// Slots of `PROVIDED_FEATURES` in `feature_names`.
-const SLOT_SAD: usize = 0;
-const SLOT_MOTION: usize = 1;
-const SLOT_MOTION2: usize = 2;
-const SLOT_MOTION3: usize = 3;
+
+/// Where a host writes each of its outputs: slots of its name list.
+#[derive(Clone, Copy, Debug)]
+struct Slots {
+    sad: usize,
+    /// The debug copy of the SAD score; `None` when the extractor has no
+    /// `debug` option.
+    motion: Option<usize>,
+    motion2: usize,
+    motion3: usize,
+}
+
+/// The slots of [`PROVIDED_FEATURES`].
+const V1_SLOTS: Slots = Slots { sad: 0, motion: Some(1), motion2: 2, motion3: 3 };
 
 pub static SPEC: ExtractorSpec = ExtractorSpec {
     name: "motion",
@@ -135,7 +146,10 @@ enum History {
 /// frame's integer SAD into its score, writes the per-frame features, and
 /// computes motion2 and motion3 of every frame at end of stream.
 pub struct MotionHost {
+    /// The extractor's name, for errors.
+    extractor: &'static str,
     names: Vec<String>,
+    slots: Slots,
     pixels: f64,
     force_zero: bool,
     five_frame_window: bool,
@@ -163,6 +177,13 @@ struct Motion {
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
+    create_with_host(args, MotionHost::new(args.options, args.geometry))
+}
+
+/// An integer motion extractor around `host`: the SAD kernels, the frame
+/// history and the frame-order checks of `motion`, with the outputs and
+/// options `host` was made for (the fork's `motion_v2` reuses it so).
+pub(crate) fn create_with_host(args: &CreateArgs<'_>, host: MotionHost) -> Result<Box<dyn Extractor>> {
     let g = args.geometry;
     let (w, h) = (g.width as usize, g.height as usize);
     let level = match args.cpu_level {
@@ -178,7 +199,7 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
         History::U8([Plane::new(w, h), Plane::new(w, h)])
     };
     Ok(Box::new(Motion {
-        host: MotionHost::new(args.options, g),
+        host,
         level,
         bpc: g.bit_depth as u32,
         history,
@@ -192,16 +213,34 @@ impl MotionHost {
     /// The host state for `options` (parsed against [`OPTIONS`]) on
     /// pictures of `geometry`.
     pub fn new(o: &Options, g: Geometry) -> Self {
+        let mut host = Self::with_outputs(o, g, SPEC.name, PROVIDED_FEATURES, V1_SLOTS);
+        host.debug = o.bool("debug");
+        host
+    }
+
+    /// A host that writes the SAD score, motion2 and motion3 under `names`
+    /// (in that order, before option suffixes), for an extractor whose
+    /// option table has every motion option but `debug`: the lusoris/vmaf
+    /// fork's `motion_v2`.
+    pub(crate) fn sad_motion2_motion3(
+        o: &Options,
+        g: Geometry,
+        extractor: &'static str,
+        names: &[&str; 3],
+    ) -> Self {
+        Self::with_outputs(o, g, extractor, names, Slots { sad: 0, motion: None, motion2: 1, motion3: 2 })
+    }
+
+    fn with_outputs(o: &Options, g: Geometry, extractor: &'static str, names: &[&str], slots: Slots) -> Self {
         MotionHost {
-            names: PROVIDED_FEATURES
-                .iter()
-                .map(|f| o.feature_name(f))
-                .collect(),
+            extractor,
+            names: names.iter().map(|f| o.feature_name(f)).collect(),
+            slots,
             pixels: (g.width as usize * g.height as usize) as f64,
             force_zero: o.bool("motion_force_zero"),
             five_frame_window: o.bool("motion_five_frame_window"),
             moving_average: o.bool("motion_moving_average"),
-            debug: o.bool("debug"),
+            debug: false,
             fps_weight: o.double("motion_fps_weight"),
             max_val: o.double("motion_max_val"),
             blend_factor: o.double("motion_blend_factor"),
@@ -246,7 +285,7 @@ impl MotionHost {
     /// Stores frame `index`'s score; frames must come in stream order.
     pub fn record(&mut self, index: u32, score: f64) -> Result<()> {
         if index as usize != self.sad.len() {
-            return Err(out_of_order(self.sad.len(), index));
+            return Err(out_of_order(self.extractor, self.sad.len(), index));
         }
         self.sad.push(score);
         Ok(())
@@ -255,9 +294,9 @@ impl MotionHost {
     /// Writes the per-frame features of recorded frame `index`.
     pub fn collect(&self, index: u32, sink: &mut FeatureSink) {
         if let Some(&score) = self.sad.get(index as usize) {
-            sink.put(SLOT_SAD, index, score);
-            if self.debug {
-                sink.put(SLOT_MOTION, index, score);
+            sink.put(self.slots.sad, index, score);
+            if let (true, Some(slot)) = (self.debug, self.slots.motion) {
+                sink.put(slot, index, score);
             }
         }
     }
@@ -295,7 +334,7 @@ impl MotionHost {
             } else {
                 sad[i + 1]
             };
-            sink.put(SLOT_MOTION2, i as u32, motion2);
+            sink.put(self.slots.motion2, i as u32, motion2);
             let motion3 = if i < first {
                 prev_processed = stamp;
                 stamp
@@ -309,14 +348,14 @@ impl MotionHost {
                 prev_processed = p;
                 m
             };
-            sink.put(SLOT_MOTION3, i as u32, motion3);
+            sink.put(self.slots.motion3, i as u32, motion3);
         }
     }
 }
 
-fn out_of_order(expected: usize, got: u32) -> Error {
+fn out_of_order(feature: &str, expected: usize, got: u32) -> Error {
     Error::Extractor {
-        feature: SPEC.name.into(),
+        feature: feature.into(),
         msg: format!("expected frame {expected}, got frame {got}"),
     }
 }
@@ -374,7 +413,7 @@ impl Motion {
         if frame.index as usize >= back {
             if self.held < back {
                 return Err(Error::Extractor {
-                    feature: SPEC.name.into(),
+                    feature: self.host.extractor.into(),
                     msg: format!(
                         "frame {} arrived without the {back} frame(s) before it",
                         frame.index
@@ -431,7 +470,7 @@ impl Extractor for Motion {
 
     fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
         if frame.index as usize != self.host.frames() {
-            return Err(out_of_order(self.host.frames(), frame.index));
+            return Err(out_of_order(self.host.extractor, self.host.frames(), frame.index));
         }
         let score = self.score(frame)?;
         self.host.record(frame.index, score)
