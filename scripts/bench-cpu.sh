@@ -4,6 +4,8 @@
 #
 #   LIBVMAF=/path/to/libvmaf/build/tools/vmaf scripts/bench-cpu.sh [runs]
 #   FEATURES="float_ssim cambi" ... scripts/bench-cpu.sh [runs]   # per feature, 1080p
+#   LIBVMAF=/path/to/fork/vmaf REF_NAME=fork FEATURES="ssimulacra2 ssim" ...
+#       # the lusoris/vmaf fork's features, against the fork's own tool
 #
 # Clips (made once into $BENCH_DIR, default target/bench): 48 frames of
 # 1080p and 24 of 4K, 4:2:0 8-bit: testsrc2 with temporal noise against an
@@ -68,7 +70,7 @@ compare() {
   printf '| %s | %s | %s | vmaf-rs | %s | %.1f | %d | |\n' "$label" "$clip" "$th" "$so" "$(awk "BEGIN{print $n / $so}")" $((mo / 1024))
   if [ -n "${LIBVMAF:-}" ]; then
     sl=$(printf '%s\n' "${tl[@]}" | median)
-    printf '| %s | %s | %s | libvmaf | %s | %.1f | %d | %.2fx |\n' "$label" "$clip" "$th" "$sl" "$(awk "BEGIN{print $n / $sl}")" $((ml / 1024)) "$(awk "BEGIN{print $sl / $so}")"
+    printf '| %s | %s | %s | %s | %s | %.1f | %d | %.2fx |\n' "$label" "$clip" "$th" "${REF_NAME:-libvmaf}" "$sl" "$(awk "BEGIN{print $n / $sl}")" $((ml / 1024)) "$(awk "BEGIN{print $sl / $so}")"
   fi
 }
 printf '| what | clip | threads | tool | median s | frames/s | peak RSS MB | speed-up |\n|---|---|---|---|---|---|---|---|\n'
