@@ -28,6 +28,7 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::cambi::SPEC,
     &features::speed_chroma::SPEC,
     &features::speed_temporal::SPEC,
+    &features::ssimulacra2::SPEC,
 ];
 
 /// The best level this CPU supports, lowered by the `VMAF_CPU_LEVEL`

@@ -16,3 +16,4 @@ pub mod psnr_hvs;
 pub mod speed_chroma;
 mod speed_common;
 pub mod speed_temporal;
+pub mod ssimulacra2;
