@@ -59,6 +59,7 @@ pub(crate) mod x86;
 #[cfg(test)]
 mod tests;
 
+use scalar::VBlock;
 use vmaf_core::{
     CpuLevel, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, OptionSpec, Picture,
     PictureData, Pixel, Plane, Result,
@@ -93,9 +94,10 @@ const SIGMA: f64 = 1.5;
 pub(crate) const LANES: usize = 8;
 /// Pictures blurred per plane: `ref²`, `dis²`, `ref·dis`, `ref`, `dis`.
 pub(crate) const MAPS: usize = 5;
-/// Horizontally blurred rows kept per map. The vertical step for row `n`
-/// reads rows `n - 6` and `n + 4`, and rows arrive in blocks of 8, so 18
-/// rows are live at once; 24 keeps each block in consecutive slots.
+/// Horizontally blurred rows kept per map. The vertical block of rows
+/// `8k .. 8k + 8` reads rows `8k - 6 ..= 8k + 11` (`n - N - 1` and
+/// `n + N - 1`, N = 5), which the horizontal pass provides by finishing
+/// rows up to `8k + 15`: 22 rows are live at once.
 const RING: usize = 24;
 /// SSIM's stabilising constant, in the units of positive XYB.
 pub(crate) const C2: f32 = 0.0009;
@@ -323,13 +325,14 @@ impl Ring {
 }
 
 /// Work space of the SIMD horizontal pass: 8 rows transposed so that each
-/// column is one vector (with zero columns either side), and one map's
-/// output in the same layout.
+/// column is one vector (with zero columns either side), two maps' output
+/// in the same layout, and a zero row standing in for rows past the end.
 #[derive(Debug)]
 pub(crate) struct HScratch {
     pub a: Vec<f32>,
     pub b: Vec<f32>,
-    pub out: Vec<f32>,
+    pub out: [Vec<f32>; 2],
+    pub zero: Vec<f32>,
 }
 
 /// Zero columns kept left of the transposed rows: the filter reads up to
@@ -339,7 +342,12 @@ pub(crate) const HPAD_LEFT: usize = 16;
 impl HScratch {
     fn new(max_stride: usize) -> Self {
         let cols = HPAD_LEFT + max_stride + LANES;
-        HScratch { a: vec![0.0; cols * LANES], b: vec![0.0; cols * LANES], out: vec![0.0; max_stride * LANES] }
+        HScratch {
+            a: vec![0.0; cols * LANES],
+            b: vec![0.0; cols * LANES],
+            out: [vec![0.0; max_stride * LANES], vec![0.0; max_stride * LANES]],
+            zero: vec![0.0; max_stride],
+        }
     }
 }
 
@@ -366,18 +374,7 @@ pub(crate) trait Kernels: Sync {
         t: &mut HScratch,
     );
     /// [`scalar::vertical`]; may also update the padding's state.
-    #[allow(clippy::too_many_arguments)]
-    fn vertical(
-        &self,
-        g: &Gauss,
-        left: &[&[f32]; MAPS],
-        right: &[&[f32]; MAPS],
-        state: &mut [f32],
-        stride: usize,
-        w: usize,
-        xyb: Option<(&[f32], &[f32])>,
-        acc: &mut Acc,
-    );
+    fn vertical(&self, g: &Gauss, blk: &VBlock<'_>, state: &mut [f32], stride: usize, w: usize, acc: &mut Acc);
 }
 
 /// The reference kernels.
@@ -407,18 +404,8 @@ impl Kernels for Scalar {
     ) {
         scalar::horizontal(g, a, b, stride, w, y0, y1, ring)
     }
-    fn vertical(
-        &self,
-        g: &Gauss,
-        left: &[&[f32]; MAPS],
-        right: &[&[f32]; MAPS],
-        state: &mut [f32],
-        stride: usize,
-        w: usize,
-        xyb: Option<(&[f32], &[f32])>,
-        acc: &mut Acc,
-    ) {
-        scalar::vertical(g, left, right, state, stride, w, xyb, acc)
+    fn vertical(&self, g: &Gauss, blk: &VBlock<'_>, state: &mut [f32], stride: usize, w: usize, acc: &mut Acc) {
+        scalar::vertical(g, blk, state, stride, w, acc)
     }
 }
 
@@ -686,8 +673,10 @@ impl Ssimulacra2 {
     }
 
     /// Blurs plane `c` of the current scale's XYB pictures and returns its
-    /// norm sums: the horizontal pass fills the ring eight rows at a time,
-    /// just ahead of the vertical pass, which scores each row as it leaves.
+    /// norm sums. The vertical pass runs in blocks of 8 output rows (after
+    /// `N - 1` warm-up steps), each scoring its rows; just before a block,
+    /// the horizontal pass fills the ring up to the last row the block
+    /// reads, 8 rows at a time.
     fn plane_sums(&mut self, c: usize, d: Dims) -> Acc {
         let Buffers { xyb, ring, state, zero, hscratch, .. } = &mut self.buf;
         let (a, b) = (&xyb[0][c][..], &xyb[1][c][..]);
@@ -697,24 +686,43 @@ impl Ssimulacra2 {
         state.fill(0.0);
         let mut acc = Acc::default();
         let r = g.radius as isize;
+        // One warm-up block of N - 1 steps, and the ring's reach (above).
+        debug_assert!(g.radius <= LANES + 1 && RING >= 2 * LANES + 2 * g.radius - 4);
         let h = d.h as isize;
+        let zero = &zero[..d.stride];
         let mut next = 0usize;
-        for n in 1 - r..h {
-            let (left, right) = (n - r - 1, n + r - 1);
-            while next as isize <= right && next < d.h {
+        let mut n0 = 1 - r;
+        while n0 < h {
+            // The warm-up block ends at row 0; the others are 8 rows.
+            let n1 = if n0 < 0 { 0 } else { (n0 + LANES as isize).min(h) };
+            let last_read = n1 - 1 + r - 1;
+            while (next as isize) <= last_read && next < d.h {
                 let end = (next + LANES).min(d.h);
                 k.horizontal(g, a, b, d.stride, d.w, next, end, ring, hscratch);
                 next = end;
             }
-            let zero = &zero[..d.stride];
+            let ring = &*ring;
             let pick = |y: isize| -> [&[f32]; MAPS] {
                 std::array::from_fn(|m| if (0..h).contains(&y) { ring.row(m, y as usize) } else { zero })
             };
-            let rows = (n >= 0).then(|| {
-                let at = n as usize * d.stride;
-                (&a[at..at + d.stride], &b[at..at + d.stride])
-            });
-            k.vertical(g, &pick(left), &pick(right), state, d.stride, d.w, rows, &mut acc);
+            let steps = (n1 - n0) as usize;
+            let blk = VBlock {
+                steps,
+                left: std::array::from_fn(|i| pick(n0 + i as isize - r - 1)),
+                right: std::array::from_fn(|i| pick(n0 + i as isize + r - 1)),
+                xyb: (n0 >= 0).then(|| {
+                    std::array::from_fn(|i| {
+                        let at = (n0 as usize + i) * d.stride;
+                        if i < steps {
+                            [&a[at..at + d.stride], &b[at..at + d.stride]]
+                        } else {
+                            [zero, zero]
+                        }
+                    })
+                }),
+            };
+            k.vertical(g, &blk, state, d.stride, d.w, &mut acc);
+            n0 = n1;
         }
         acc
     }

@@ -194,42 +194,53 @@ pub(super) fn horizontal(g: &Gauss, a: &[f32], b: &[f32], stride: usize, w: usiz
 /// `prev1` is row `6m + k`, `prev2` row `6m + 3 + k` (rows `stride` long).
 pub(super) const STATE_ROWS: usize = 6 * MAPS;
 
-/// One step `n` of the vertical pass over every column: `left` and `right`
-/// are the horizontally blurred rows `n - N - 1` and `n + N - 1` of the
-/// five maps (zero rows outside the picture). When `xyb` holds row `n` of
-/// the reference and distorted planes, the blurred values of row `n` are
-/// turned into the SSIM and edge terms and added to `acc`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn vertical(
-    g: &Gauss,
-    left: &[&[f32]; MAPS],
-    right: &[&[f32]; MAPS],
-    state: &mut [f32],
-    stride: usize,
-    w: usize,
-    xyb: Option<(&[f32], &[f32])>,
-    acc: &mut Acc,
-) {
-    for x in 0..w {
-        let mut blurred = [0.0f32; MAPS];
-        for (m, out) in blurred.iter_mut().enumerate() {
-            let s = |k: usize| (6 * m + k) * stride + x;
-            let mut p1 = [state[s(0)], state[s(1)], state[s(2)]];
-            let mut p2 = [state[s(3)], state[s(4)], state[s(5)]];
-            *out = iir_step(g, left[m][x] + right[m][x], &mut p1, &mut p2);
-            for k in 0..3 {
-                state[s(k)] = p1[k];
-                state[s(3 + k)] = p2[k];
+/// The rows one block of vertical steps `n0 .. n0 + steps` reads: for step
+/// `i`, the horizontally blurred rows `n0 + i - N - 1` (`left`) and
+/// `n0 + i + N - 1` (`right`) of the five maps, zero rows outside the
+/// picture; and, when the block's output rows are scored, their reference
+/// and distorted XYB rows. Entries past `steps` are unused.
+pub(crate) struct VBlock<'a> {
+    pub steps: usize,
+    pub left: [[&'a [f32]; MAPS]; LANES],
+    pub right: [[&'a [f32]; MAPS]; LANES],
+    pub xyb: Option<[[&'a [f32]; 2]; LANES]>,
+}
+
+/// Up to [`LANES`] consecutive steps of the vertical pass over every
+/// column (see [`VBlock`]). Columns are taken eight at a time: for each map
+/// its recursion runs through the block's steps, then, when the block's
+/// rows are scored, their SSIM and edge terms are added row by row, each
+/// sample `x` to partial sum `x % 8`. This order (blocks of rows, groups of
+/// 8 columns, rows, columns) is the one every level sums in.
+pub(super) fn vertical(g: &Gauss, blk: &VBlock<'_>, state: &mut [f32], stride: usize, w: usize, acc: &mut Acc) {
+    for x0 in (0..w).step_by(LANES) {
+        let cols = x0..(x0 + LANES).min(w);
+        // tile[m][i][c]: map m, step i, column x0 + c.
+        let mut tile = [[[0.0f32; LANES]; LANES]; MAPS];
+        for x in cols.clone() {
+            for (m, rows) in tile.iter_mut().enumerate() {
+                let s = |k: usize| (6 * m + k) * stride + x;
+                let mut p1 = [state[s(0)], state[s(1)], state[s(2)]];
+                let mut p2 = [state[s(3)], state[s(4)], state[s(5)]];
+                for (i, row) in rows.iter_mut().enumerate().take(blk.steps) {
+                    row[x - x0] = iir_step(g, blk.left[i][m][x] + blk.right[i][m][x], &mut p1, &mut p2);
+                }
+                for k in 0..3 {
+                    state[s(k)] = p1[k];
+                    state[s(3 + k)] = p2[k];
+                }
             }
         }
-        if let Some((a, b)) = xyb {
-            let [s11, s22, s12, mu1, mu2] = blurred;
-            let lane = x % LANES;
-            let d = ssim_term(mu1, mu2, s11, s22, s12);
-            acc.add(Acc::SSIM, lane, d);
-            let e = edge_term(a[x], mu1, b[x], mu2);
-            acc.add(Acc::ARTIFACT, lane, if e > 0.0 { e } else { 0.0 });
-            acc.add(Acc::DETAIL_LOSS, lane, if e < 0.0 { -e } else { 0.0 });
+        let Some(xyb) = &blk.xyb else { continue };
+        for (i, [a, b]) in xyb.iter().enumerate().take(blk.steps) {
+            for x in cols.clone() {
+                let c = x - x0;
+                let [s11, s22, s12, mu1, mu2] = std::array::from_fn(|m| tile[m][i][c]);
+                acc.add(Acc::SSIM, c, ssim_term(mu1, mu2, s11, s22, s12));
+                let e = edge_term(a[x], mu1, b[x], mu2);
+                acc.add(Acc::ARTIFACT, c, if e > 0.0 { e } else { 0.0 });
+                acc.add(Acc::DETAIL_LOSS, c, if e < 0.0 { -e } else { 0.0 });
+            }
         }
     }
 }
