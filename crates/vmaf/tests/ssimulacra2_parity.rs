@@ -11,11 +11,15 @@
 //! 4:2:2 pair the test applies that filter itself ([`ResiteChroma422`]),
 //! so the extractor is checked against the golden as it is. (Run on the
 //! same frames as raw YUV, the fork gives our unfiltered scores.)
+//!
+//! Every CPU level this machine has must give the scalar scores bit for
+//! bit (the fork's own levels differ in the 6th decimal).
 
 mod common;
 use common::*;
 
 use vmaf::io::VideoReader;
+use vmaf::CpuLevel;
 use vmaf_core::{ChromaSampling, Geometry, Picture, PictureData, Result};
 
 const TOLERANCE: f64 = 1e-3;
@@ -79,11 +83,11 @@ fn open(path: &std::path::Path) -> Box<dyn VideoReader> {
     }
 }
 
-fn score(pair: &str, threads: usize) -> vmaf::Report {
+fn score(pair: &str, threads: usize, level: CpuLevel) -> vmaf::Report {
     let (r, d) = clip_pair(pair);
     let (mut r, mut d) = (open(&r), open(&d));
     let g = r.geometry();
-    let b = vmaf::Scorer::builder(g).feature("ssimulacra2", &[]).unwrap().threads(threads);
+    let b = vmaf::Scorer::builder(g).feature("ssimulacra2", &[]).unwrap().threads(threads).cpu_level(level);
     vmaf::score_streams(&mut *r, &mut *d, b, Default::default(), |_| {}, |w| panic!("{w}")).unwrap()
 }
 
@@ -91,11 +95,13 @@ fn score(pair: &str, threads: usize) -> vmaf::Report {
 fn ssimulacra2_matches_the_fork_on_every_clip() {
     let mut checked = 0;
     let mut worst = (0.0f64, String::new());
+    let best = vmaf_cpu::detect_cpu_level();
     for pair in PAIRS {
         let g = load_fork_golden(pair);
-        let rep = score(pair, 2);
+        let rep = score(pair, 2, best);
         assert_eq!(rep.frames as usize, g.frames.len(), "{pair}");
         let id = rep.collector.id("ssimulacra2").unwrap_or_else(|| panic!("{pair}: no ssimulacra2"));
+        let scalar = (best != CpuLevel::Scalar).then(|| score(pair, 1, CpuLevel::Scalar));
         for (idx, metrics) in &g.frames {
             let want = metrics
                 .iter()
@@ -103,6 +109,10 @@ fn ssimulacra2_matches_the_fork_on_every_clip() {
                 .and_then(|(_, v)| *v)
                 .unwrap_or_else(|| panic!("{pair} frame {idx}: golden has no ssimulacra2"));
             let got = rep.collector.get(id, *idx).unwrap();
+            if let Some(s) = &scalar {
+                let reference = s.collector.get(s.collector.id("ssimulacra2").unwrap(), *idx).unwrap();
+                assert_eq!(got.to_bits(), reference.to_bits(), "{pair} frame {idx}: {best:?} {got} vs scalar {reference}");
+            }
             let dev = (got - want).abs();
             assert!(dev <= TOLERANCE, "{pair} frame {idx}: got {got:.6}, fork {want:.6}");
             if dev > worst.0 {
@@ -117,7 +127,7 @@ fn ssimulacra2_matches_the_fork_on_every_clip() {
 
 #[test]
 fn identical_frames_score_exactly_100() {
-    let rep = score("chelsea_576x324_yuv420p_same", 1);
+    let rep = score("chelsea_576x324_yuv420p_same", 1, vmaf_cpu::detect_cpu_level());
     let id = rep.collector.id("ssimulacra2").unwrap();
     for i in 0..rep.frames {
         assert_eq!(rep.collector.get(id, i), Some(100.0), "frame {i}");

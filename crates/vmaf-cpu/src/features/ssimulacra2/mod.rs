@@ -113,8 +113,13 @@ pub(crate) struct Opsin {
     pub bias: f32,
 }
 
+// libjxl's published values, longer than an f32 holds; rounded by the
+// compiler exactly as the fork's `f` literals are.
+#[allow(clippy::excessive_precision)]
 const S0: f32 = 0.243_422_689_245_478_19;
+#[allow(clippy::excessive_precision)]
 const S1: f32 = 0.204_767_444_244_968_21;
+#[allow(clippy::excessive_precision)]
 pub(crate) const OPSIN: Opsin = Opsin {
     l: [0.30, 1.0 - 0.30 - 0.078, 0.078],
     m: [0.23, 1.0 - 0.23 - 0.078, 0.078],
@@ -621,14 +626,14 @@ impl Ssimulacra2 {
     }
 
     /// Converts picture `img` (0 reference, 1 distorted) to linear RGB.
-    fn to_linear(&mut self, pic: &Picture, img: usize) {
+    fn convert_to_linear(&mut self, pic: &Picture, img: usize) {
         match pic.data() {
-            PictureData::U8(p) => self.to_linear_from(p, img),
-            PictureData::U16(p) => self.to_linear_from(p, img),
+            PictureData::U8(p) => self.convert_to_linear_from(p, img),
+            PictureData::U16(p) => self.convert_to_linear_from(p, img),
         }
     }
 
-    fn to_linear_from<T: Pixel>(&mut self, planes: &[Plane<T>; 3], img: usize) {
+    fn convert_to_linear_from<T: Pixel>(&mut self, planes: &[Plane<T>; 3], img: usize) {
         let Dims { w, h, stride } = self.full;
         let chroma = self.geometry.plane_count() == 3;
         let Buffers { lin, rows, .. } = &mut self.buf;
@@ -729,11 +734,12 @@ impl Ssimulacra2 {
 
     /// The score of one picture pair.
     fn score(&mut self, reference: &Picture, distorted: &Picture) -> f64 {
-        self.to_linear(reference, 0);
-        self.to_linear(distorted, 1);
+        self.convert_to_linear(reference, 0);
+        self.convert_to_linear(distorted, 1);
         let mut norms = [ScaleNorms::default(); NUM_SCALES];
         let mut done = 0;
         let mut d = self.full;
+        #[allow(clippy::needless_range_loop)]
         for scale in 0..NUM_SCALES {
             if d.w < MIN_SIZE || d.h < MIN_SIZE {
                 break;

@@ -48,17 +48,11 @@ pub(super) fn eotf(lut: &[f32], x: f32) -> f32 {
     a + (b - a) * t
 }
 
-/// `v` limited to `[0, 1]` the way the fork writes it (a comparison chain,
-/// so a NaN would pass through).
+/// `v` limited to `[0, 1]` (a NaN would pass through, as in the fork's
+/// comparison chain).
 #[inline]
 fn unit(v: f32) -> f32 {
-    if v < 0.0 {
-        0.0
-    } else if v > 1.0 {
-        1.0
-    } else {
-        v
-    }
+    v.clamp(0.0, 1.0)
 }
 
 /// One row of samples (as `f32`, chroma already upsampled) to linear RGB.
@@ -171,6 +165,7 @@ pub(super) fn iir_step(g: &Gauss, input: f32, prev1: &mut [f32; 3], prev2: &mut 
 /// (warming its state up) to `w - 1`; at index `n` its input is the sum of
 /// the samples at `n - N - 1` and `n + N - 1`, zero outside the row, which
 /// makes the overall response symmetric about `n`.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn horizontal(g: &Gauss, a: &[f32], b: &[f32], stride: usize, w: usize, y0: usize, y1: usize, ring: &mut Ring) {
     let r = g.radius as isize;
     let wi = w as isize;

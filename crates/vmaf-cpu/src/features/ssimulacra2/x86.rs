@@ -375,7 +375,7 @@ unsafe fn horizontal(
     t: &mut HScratch,
 ) {
     let rows = y1 - y0;
-    assert!((1..=LANES).contains(&rows) && w <= stride && stride % LANES == 0);
+    assert!((1..=LANES).contains(&rows) && w <= stride && stride.is_multiple_of(LANES));
     assert!(a.len() >= y1 * stride && b.len() >= y1 * stride && t.zero.len() >= stride);
     let src = |p: &[f32], i: usize| if i < rows { p.as_ptr().add((y0 + i) * stride) } else { t.zero.as_ptr() };
     let ra: [*const f32; 8] = std::array::from_fn(|i| src(a, i));
@@ -465,7 +465,7 @@ unsafe fn add_terms<const MASKED: bool>(
 #[target_feature(enable = "avx2")]
 unsafe fn vertical(g: &Gauss, blk: &VBlock<'_>, state: &mut [f32], stride: usize, w: usize, acc: &mut Acc) {
     let steps = blk.steps;
-    assert!(steps <= LANES && stride % LANES == 0 && w <= stride && state.len() >= scalar::STATE_ROWS * stride);
+    assert!(steps <= LANES && stride.is_multiple_of(LANES) && w <= stride && state.len() >= scalar::STATE_ROWS * stride);
     assert!(blk.left[..steps].iter().chain(&blk.right[..steps]).flatten().all(|r| r.len() >= stride));
     if let Some(xyb) = &blk.xyb {
         assert!(xyb[..steps].iter().flatten().all(|r| r.len() >= stride));
@@ -488,6 +488,7 @@ unsafe fn vertical(g: &Gauss, blk: &VBlock<'_>, state: &mut [f32], stride: usize
                 p2: [_mm256_loadu_ps(s(m, 3)), _mm256_loadu_ps(s(m, 4)), _mm256_loadu_ps(s(m, 5))],
             };
             let mut poles = [load(m0), if pair == 2 { load(m0 + 1) } else { Poles::zero() }];
+            #[allow(clippy::needless_range_loop)]
             for i in 0..steps {
                 for (j, p) in poles.iter_mut().enumerate().take(pair) {
                     let m = m0 + j;
