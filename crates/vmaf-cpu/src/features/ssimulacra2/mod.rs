@@ -585,16 +585,28 @@ struct Ssimulacra2 {
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
-    Ok(Box::new(Ssimulacra2::new(args.geometry, args.options.int("yuv_matrix"), kernels_for(args.cpu_level))))
+    Ok(Box::new(Ssimulacra2::new(args.geometry, args.options.int("yuv_matrix"), kernels_for(args.cpu_level))?))
+}
+
+/// A zeroed picture-sized buffer; an error, not an abort, when the sizes
+/// a header asked for cannot be had.
+fn zeroed_plane(n: usize) -> Result<Vec<f32>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| Error::Extractor {
+        feature: SPEC.name.into(),
+        msg: format!("cannot allocate work space for {n} samples"),
+    })?;
+    v.resize(n, 0.0);
+    Ok(v)
 }
 
 impl Ssimulacra2 {
-    fn new(geometry: Geometry, matrix: i32, kernels: &'static dyn Kernels) -> Self {
+    fn new(geometry: Geometry, matrix: i32, kernels: &'static dyn Kernels) -> Result<Self> {
         let full = Dims::new(geometry.width as usize, geometry.height as usize);
         let (wc, hc) = geometry.plane_size(1);
         let (wc, hc) = (wc as usize, hc as usize);
         let plane = full.stride * full.h;
-        let planes = || std::array::from_fn(|_| vec![0.0f32; plane]);
+        let planes = || -> Result<[Vec<f32>; 3]> { Ok([zeroed_plane(plane)?, zeroed_plane(plane)?, zeroed_plane(plane)?]) };
         let mut rows: [Vec<f32>; 3] = std::array::from_fn(|_| vec![0.0f32; full.stride]);
         if wc == 0 {
             // 4:0:0: chroma rows stay at the mid code value for good.
@@ -602,7 +614,7 @@ impl Ssimulacra2 {
             rows[1].fill(mid);
             rows[2].fill(mid);
         }
-        Ssimulacra2 {
+        Ok(Ssimulacra2 {
             names: vec![SPEC.name.to_owned()],
             kernels,
             geometry,
@@ -612,8 +624,8 @@ impl Ssimulacra2 {
             chroma_cols: ChromaCols::new(full.w, wc.max(1)),
             chroma_rows: (0..full.h).map(|y| chroma_index(y, full.h, hc.max(1)) as u32).collect(),
             buf: Buffers {
-                lin: [planes(), planes()],
-                xyb: [planes(), planes()],
+                lin: [planes()?, planes()?],
+                xyb: [planes()?, planes()?],
                 rows,
                 down: vec![0.0; full.stride],
                 ring: Ring::new(full.stride),
@@ -622,7 +634,7 @@ impl Ssimulacra2 {
                 hscratch: HScratch::new(full.stride),
             },
             last: None,
-        }
+        })
     }
 
     /// Converts picture `img` (0 reference, 1 distorted) to linear RGB.
@@ -633,13 +645,27 @@ impl Ssimulacra2 {
         }
     }
 
+    /// Fills row `y` of picture `img`'s positive XYB planes from its linear
+    /// RGB (rows `stride` long), right after that row was written, while it
+    /// is still in cache.
+    fn xyb_row(&mut self, img: usize, y: usize, stride: usize) {
+        let at = y * stride;
+        let [r, g, b] = &self.buf.lin[img];
+        let [x, yy, bb] = &mut self.buf.xyb[img];
+        self.kernels.xyb(
+            [&r[at..at + stride], &g[at..at + stride], &b[at..at + stride]],
+            [&mut x[at..at + stride], &mut yy[at..at + stride], &mut bb[at..at + stride]],
+            stride,
+        );
+    }
+
     fn convert_to_linear_from<T: Pixel>(&mut self, planes: &[Plane<T>; 3], img: usize) {
         let Dims { w, h, stride } = self.full;
         let chroma = self.geometry.plane_count() == 3;
-        let Buffers { lin, rows, .. } = &mut self.buf;
-        let [yr, ur, vr] = rows;
-        let [r, g, b] = &mut lin[img];
         for y in 0..h {
+            let Buffers { lin, rows, .. } = &mut self.buf;
+            let [yr, ur, vr] = rows;
+            let [r, g, b] = &mut lin[img];
             for (o, &s) in yr[..w].iter_mut().zip(planes[0].row(y)) {
                 *o = sample(s);
             }
@@ -657,21 +683,26 @@ impl Ssimulacra2 {
                 [&mut r[at..at + stride], &mut g[at..at + stride], &mut b[at..at + stride]],
                 w,
             );
+            self.xyb_row(img, y, stride);
         }
     }
 
-    /// Halves both pictures' linear RGB from size `d` (in place: each output
-    /// row lands before the input rows that are still to be read).
+    /// Halves both pictures' linear RGB from size `d`, in place (each output
+    /// row lands before the input rows still to be read), and fills the
+    /// new scale's XYB planes row by row.
     fn downsample(&mut self, d: Dims) -> Dims {
         let n = Dims::new(d.w.div_ceil(2), d.h.div_ceil(2));
-        let Buffers { lin, down, .. } = &mut self.buf;
-        for plane in lin.iter_mut().flatten() {
+        for img in 0..2 {
             for oy in 0..n.h {
                 let y0 = 2 * oy;
                 let y1 = (y0 + 1).min(d.h - 1);
-                let (r0, r1) = (&plane[y0 * d.stride..][..d.w], &plane[y1 * d.stride..][..d.w]);
-                self.kernels.downsample_row(r0, r1, d.w, down);
-                plane[oy * n.stride..][..n.w].copy_from_slice(&down[..n.w]);
+                let Buffers { lin, down, .. } = &mut self.buf;
+                for plane in lin[img].iter_mut() {
+                    let (r0, r1) = (&plane[y0 * d.stride..][..d.w], &plane[y1 * d.stride..][..d.w]);
+                    self.kernels.downsample_row(r0, r1, d.w, down);
+                    plane[oy * n.stride..][..n.w].copy_from_slice(&down[..n.w]);
+                }
+                self.xyb_row(img, oy, n.stride);
             }
         }
         n
@@ -732,7 +763,8 @@ impl Ssimulacra2 {
         acc
     }
 
-    /// The score of one picture pair.
+    /// The score of one picture pair. XYB planes are filled as the linear
+    /// RGB of each scale is made.
     fn score(&mut self, reference: &Picture, distorted: &Picture) -> f64 {
         self.convert_to_linear(reference, 0);
         self.convert_to_linear(distorted, 1);
@@ -743,12 +775,6 @@ impl Ssimulacra2 {
         for scale in 0..NUM_SCALES {
             if d.w < MIN_SIZE || d.h < MIN_SIZE {
                 break;
-            }
-            let n = d.stride * d.h;
-            for img in 0..2 {
-                let [r, g, b] = &self.buf.lin[img];
-                let [x, y, bb] = &mut self.buf.xyb[img];
-                self.kernels.xyb([&r[..n], &g[..n], &b[..n]], [&mut x[..n], &mut y[..n], &mut bb[..n]], n);
             }
             let per_sample = 1.0 / (d.w * d.h) as f64;
             for c in 0..3 {

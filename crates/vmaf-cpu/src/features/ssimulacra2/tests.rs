@@ -275,7 +275,7 @@ fn streamed_blur_equals_whole_plane_blur() {
     for level in levels {
         for (w, h) in [(8, 8), (9, 15), (33, 16), (17, 23), (64, 41), (13, 100)] {
             let geo = Geometry::new(w as u32, h as u32, ChromaSampling::Cs444, 8).unwrap();
-            let mut e = Ssimulacra2::new(geo, 0, kernels_for(level));
+            let mut e = Ssimulacra2::new(geo, 0, kernels_for(level)).unwrap();
             let d = e.full;
             let mut rng = Rng(w as u64 * 31 + h as u64);
             let mut planes = [vec![0.0f32; w * h], vec![0.0f32; w * h]];
