@@ -34,14 +34,16 @@
 //!    scaled, put through a cubic and mapped to `100 - 10 x^0.6276`
 //!    ([`pool`]).
 //!
-//! **Determinism.** Every CPU level gives the same bits: the kernels do the
-//! same `f32`/`f64` operations in the same order (no FMA), and the norm sums,
-//! the only place where SIMD would naturally reorder, use a fixed layout at
-//! every level: [`LANES`] `f64` partial sums per quantity, sample `(x, y)`
-//! going to partial sum `x mod 8` in row-major order, combined in a fixed
-//! tree ([`Acc::total`]). The fork sums each quantity serially instead (and
-//! its SIMD paths differ from its scalar one in the 6th decimal); the two
-//! orders differ by rounding only.
+//! **Determinism.** Every CPU level gives the same bits (the AVX2 kernels
+//! of `x86.rs` serve the AVX2 and AVX-512 levels): the kernels do the same
+//! `f32`/`f64` operations in the same order (no FMA), and the norm sums, the
+//! only place where SIMD would naturally reorder, use one fixed layout:
+//! [`LANES`] `f64` partial sums per quantity, sample `(x, y)` going to
+//! partial sum `x mod 8`, added in a fixed order (blocks of 8 rows, then
+//! groups of 8 columns, then rows; see [`scalar::vertical`]) and combined
+//! in a fixed tree ([`Acc::total`]). The fork sums each quantity serially
+//! instead (and its SIMD paths differ from its scalar one in the 6th
+//! decimal); the two orders differ by rounding only.
 //!
 //! **Memory.** Everything is sized in `create`: linear RGB and XYB planes
 //! at full size (reused by the smaller scales), and, for the blur, a ring of
@@ -49,9 +51,11 @@
 //! vertical recursions: each plane is blurred and scored in one streaming
 //! pass, without frame-sized blur outputs.
 //!
-//! 4:0:0 input (which the fork cannot read) is scored with every chroma
-//! sample at the mid code value `2^(bpc-1)`, as a 4:2:0 copy of it would
-//! carry.
+//! **Input.** 4:0:0 (which the fork cannot read) is scored with every
+//! chroma sample at the mid code value `2^(bpc-1)`, as a 4:2:0 copy of it
+//! would carry. Samples are scored as given: the fork's own Y4M reader
+//! re-sites the chroma of 8-bit `C422` streams before scoring, which our
+//! readers do not (the parity test shows both).
 
 pub(crate) mod scalar;
 #[cfg(target_arch = "x86_64")]
@@ -340,8 +344,8 @@ pub(crate) struct HScratch {
     pub zero: Vec<f32>,
 }
 
-/// Zero columns kept left of the transposed rows: the filter reads up to
-/// `N + 1` columns before its first output index `1 - N`.
+/// Zero columns kept left of the transposed rows: the filter's first step
+/// (output index `1 - N`) reads column `-2N`; 16 covers `N` up to 8.
 pub(crate) const HPAD_LEFT: usize = 16;
 
 impl HScratch {

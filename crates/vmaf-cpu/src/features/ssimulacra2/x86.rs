@@ -6,13 +6,14 @@
 //! `0 > v ? 0 : v`, as `if v < 0 { 0 } else { v }`). The cube root's first
 //! guess divides the bit pattern by 3 exactly (a multiply-high by
 //! `0xAAAAAAAB`), and the sRGB table is read with gathers. Sums follow the
-//! fixed 8-lane layout of [`Acc`]: sample `x` of a row goes to lane `x % 8`,
-//! which is where a vector of 8 columns puts it.
+//! fixed 8-lane layout and order of [`Acc`]: sample `x` of a row goes to lane
+//! `x % 8`, which is where a vector of 8 columns puts it.
 //!
 //! How the recursive blur is vectorised:
 //! * **down columns** (vertical pass): one vector is 8 adjacent columns,
-//!   whose recursions are independent; their state lives in rows of
-//!   `state` between steps;
+//!   whose recursions are independent; a block of up to 8 steps runs with
+//!   the state in registers (two maps at a time), which lives in rows of
+//!   `state` between blocks, and the block's 8x8 outputs are scored at once;
 //! * **along rows** (horizontal pass): 8 rows at a time, transposed into a
 //!   column-major scratch (one vector = one column of the 8 rows, zero
 //!   columns either side for the filter's reach), run as 8 recursions side
