@@ -31,6 +31,7 @@ pub static EXTRACTORS: &[&ExtractorSpec] = &[
     &features::integer_ssim::SPEC,
     &features::speed_qa::SPEC,
     &features::motion_v2::SPEC,
+    &features::ssimulacra2::SPEC,
 ];
 
 /// The best level this CPU supports, lowered by the `VMAF_CPU_LEVEL`

@@ -19,3 +19,4 @@ pub mod speed_chroma;
 mod speed_common;
 pub mod speed_qa;
 pub mod speed_temporal;
+pub mod ssimulacra2;

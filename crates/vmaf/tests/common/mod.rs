@@ -95,3 +95,10 @@ pub fn golden(pair: &str, kind: &str) -> Option<Golden> {
 pub fn same_at_6(a: f64, b: f64) -> bool {
     format!("{a:.6}") == format!("{b:.6}")
 }
+
+/// Loads `<pair>.fork.json`, the scores of the lusoris/vmaf fork (see the
+/// golden README's "Fork features"); panics when it is missing, so a fork
+/// parity test never passes by skipping.
+pub fn load_fork_golden(pair: &str) -> Golden {
+    golden(pair, "fork").unwrap_or_else(|| panic!("no fork golden for {pair} in {}", golden_dir().display()))
+}
