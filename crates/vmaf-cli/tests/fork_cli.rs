@@ -1,6 +1,7 @@
 //! The `vmaf` command with the lusoris/vmaf fork's additions: its
-//! extractors (`--feature ssim`, `motion_v2`, `speed_qa`) against the
-//! fork's JSON goldens, key order included, and its `--precision` option.
+//! extractors (`--feature ssimulacra2`, `ssim`, `motion_v2`, `speed_qa`)
+//! against the fork's JSON goldens, key order included, and its
+//! `--precision` option.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -49,8 +50,15 @@ fn entries(v: &Value) -> Vec<(String, f64)> {
     v.as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_f64().unwrap())).collect()
 }
 
-/// The fork's own extractor this branch does not have.
-const NOT_HERE: &str = "ssimulacra2";
+/// Floating point through a long pipeline: equal within 1e-3 (issue 7),
+/// not at 6 decimals.
+const SSIMULACRA2: &str = "ssimulacra2";
+
+/// The fork's Y4M reader filters the chroma of 8-bit 4:2:2 streams before
+/// scoring (ours and libvmaf 3.2.0's do not), so ssimulacra2, which reads
+/// chroma, differs on this pair; crates/vmaf/tests/ssimulacra2_parity.rs
+/// checks it with that filter applied.
+const FILTERED_422: &str = "rocket_576x324_yuv422p_blur1.5";
 
 #[test]
 fn fork_features_give_the_golden_keys_order_and_values() {
@@ -61,32 +69,50 @@ fn fork_features_give_the_golden_keys_order_and_values() {
         let golden = json(&shared().join(&name));
         for threads in ["1", "2"] {
             let out = tempfile::NamedTempFile::new().unwrap();
-            // The goldens' command line, less ssimulacra2.
-            let args = ["-n", "--feature", "ssim", "--feature", "motion_v2", "--feature", "speed_qa"];
+            // The goldens' command line.
+            let args = [
+                "-n",
+                "--feature",
+                "ssimulacra2",
+                "--feature",
+                "ssim",
+                "--feature",
+                "motion_v2",
+                "--feature",
+                "speed_qa",
+            ];
             let o = run(pair, &[&args[..], &["--json", "-q", "--threads", threads]].concat(), out.path());
             assert!(o.status.success(), "{pair}: {}", String::from_utf8_lossy(&o.stderr));
             let ours = json(out.path());
             let (gf, of) = (golden["frames"].as_array().unwrap(), ours["frames"].as_array().unwrap());
             assert_eq!(gf.len(), of.len(), "{pair}: frame count");
-            let compare = |what: String, g: &Value, o: &Value| {
-                let want: Vec<_> = entries(g).into_iter().filter(|(k, _)| k != NOT_HERE).collect();
+            // `metric`: the feature of a pooled block (its entries are the
+            // pooling methods); None for a frame's metrics.
+            let compare = |what: String, metric: Option<&str>, g: &Value, o: &Value| {
+                let want = entries(g);
                 let got = entries(o);
                 let names = |v: &[(String, f64)]| v.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
                 assert_eq!(names(&got), names(&want), "{pair} {what}: keys or their order");
                 for ((k, a), (_, b)) in got.iter().zip(&want) {
-                    assert_eq!(format!("{a:.6}"), format!("{b:.6}"), "{pair} {what} {k}");
+                    if metric.unwrap_or(k) == SSIMULACRA2 {
+                        if pair != FILTERED_422 {
+                            assert!((a - b).abs() <= 1e-3, "{pair} {what} {k}: {a} vs {b}");
+                        }
+                    } else {
+                        assert_eq!(format!("{a:.6}"), format!("{b:.6}"), "{pair} {what} {k}");
+                    }
                 }
             };
             for (g, o) in gf.iter().zip(of) {
                 assert_eq!(g["frameNum"], o["frameNum"]);
-                compare(format!("frame {}", g["frameNum"]), &g["metrics"], &o["metrics"]);
+                compare(format!("frame {}", g["frameNum"]), None, &g["metrics"], &o["metrics"]);
             }
             let gp = golden["pooled_metrics"].as_object().unwrap();
             let op = ours["pooled_metrics"].as_object().unwrap();
-            let gkeys: Vec<_> = gp.keys().filter(|k| *k != NOT_HERE).collect();
+            let gkeys: Vec<_> = gp.keys().collect();
             assert_eq!(op.keys().collect::<Vec<_>>(), gkeys, "{pair}: pooled keys");
             for k in gkeys {
-                compare(format!("pooled {k}"), &gp[k], &op[k]);
+                compare(format!("pooled {k}"), Some(k), &gp[k], &op[k]);
             }
         }
         pairs += 1;
