@@ -292,7 +292,6 @@ impl State {
 }
 
 impl FrameSession {
-
     /// Bytes copied to the device per frame from host pictures: the planes
     /// the extractors read, of both pictures, with no padding between rows.
     pub fn upload_bytes_per_frame(&self) -> usize {
@@ -386,10 +385,10 @@ impl FrameSession {
     pub(crate) fn with_stream<R>(&self, lane: usize, f: impl FnOnce(&Stream) -> Result<R>) -> Result<R> {
         let st = self.lock();
         st.compute.ctx().bind()?;
-        let lane = st.lanes.get(lane).ok_or_else(|| Error::Extractor {
-            feature: "cuda session".into(),
-            msg: format!("no lane {lane}"),
-        })?;
+        let lane = st
+            .lanes
+            .get(lane)
+            .ok_or_else(|| Error::Extractor { feature: "cuda session".into(), msg: format!("no lane {lane}") })?;
         f(&lane.stream)
     }
 

@@ -29,6 +29,7 @@ use vmaf_core::{
 use vmaf_cpu::features::integer_adm::params::Level;
 use vmaf_cpu::features::integer_adm::{AdmHost, LevelSums, DWT_HORIZONTAL, DWT_VERTICAL, OPTIONS, PROVIDED_FEATURES};
 
+use super::Member;
 use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer, Stream};
 use crate::kernels;
 use crate::picture::CudaPicture;
@@ -212,8 +213,6 @@ pub struct CudaAdm {
     args: [AdmArgs; 4],
     launches: [LevelLaunch; 4],
     kernels: Kernels,
-    /// Per session slot: the frame whose sums it will hold, until collected.
-    pending: [Option<u32>; RING],
     /// The sums of the frame collected last, for diagnostics.
     last: [LevelSums; 4],
     /// Every intermediate band (see `Layout`).
@@ -222,9 +221,7 @@ pub struct CudaAdm {
     /// host.
     sums: DeviceBuffer,
     results: PinnedBuffer,
-    session: FrameSession,
-    /// This extractor's stream in the session.
-    lane: usize,
+    member: Member,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
@@ -385,36 +382,24 @@ impl CudaAdm {
         };
         // Built in order; an early return drops what exists so far, and
         // none of it has been used by the session's stream yet.
-        let lane = session.join(Planes::Luma)?;
+        let member = Member::join(session, Planes::Luma, "adm")?;
         let work = DeviceBuffer::new(ctx, 4 * layout.total)?;
         let sums = DeviceBuffer::new(ctx, RING * SUMS_BYTES)?;
         let results = PinnedBuffer::new(ctx, RING * SUMS_BYTES)?;
 
         let (args, launches) = plan(&host, geometry, &layout, work.ptr());
-        Ok(CudaAdm {
-            host,
-            args,
-            launches,
-            kernels,
-            pending: [None; RING],
-            last: [LevelSums::default(); 4],
-            work,
-            sums,
-            results,
-            session: session.clone(),
-            lane,
-        })
+        Ok(CudaAdm { host, args, launches, kernels, last: [LevelSums::default(); 4], work, sums, results, member })
     }
 
     /// The device this extractor runs on.
     pub fn device(&self) -> &CudaDevice {
-        self.session.device()
+        self.member.device()
     }
 
     /// Bytes uploaded per frame from host memory by its session: both luma
     /// planes when adm is alone.
     pub fn upload_bytes_per_frame(&self) -> usize {
-        self.session.upload_bytes_per_frame()
+        self.member.session().upload_bytes_per_frame()
     }
 
     /// Bytes read back per frame: nine 64-bit sums per level.
@@ -447,7 +432,7 @@ impl CudaAdm {
     /// Enqueues frame `index` of host pictures (uploaded by the session
     /// unless another extractor already did).
     pub fn submit_host(&mut self, reference: &Picture, distorted: &Picture, index: u32) -> Result<()> {
-        let input = self.session.host_frame(reference, distorted, index)?;
+        let input = self.member.host_frame(reference, distorted, index)?;
         self.submit_input(input, index)
     }
 
@@ -460,23 +445,16 @@ impl CudaAdm {
         distorted: &CudaPicture<'_>,
         index: u32,
     ) -> Result<()> {
-        let input = self.session.device_frame(reference, distorted, index)?;
+        let input = self.member.device_frame(reference, distorted, index)?;
         self.submit_input(input, index)
     }
 
     fn submit_input(&mut self, input: FrameInput, index: u32) -> Result<()> {
-        let s = super::free_slot("adm", input.slot, self.pending[input.slot])?;
+        let s = self.member.claim(&input)?;
         let (r, d) = (input.reference[0], input.distorted[0]);
-        let session = self.session.clone();
         let queued =
-            session.with_stream(self.lane, |stream| self.enqueue(stream, s, [r.ptr, d.ptr], [r.pitch as u64, d.pitch as u64]));
-        if queued.is_err() {
-            // Nothing may rewrite buffers a queued copy may still read.
-            self.session.drain();
-            return queued;
-        }
-        self.pending[s] = Some(index);
-        Ok(())
+            self.member.lane().run(|stream| self.enqueue(stream, s, [r.ptr, d.ptr], [r.pitch as u64, d.pitch as u64]));
+        self.member.settle(queued, s, index)
     }
 
     fn enqueue(&mut self, stream: &Stream, s: usize, src: [u64; 2], pitch: [u64; 2]) -> Result<()> {
@@ -505,13 +483,7 @@ impl CudaAdm {
 
     /// Waits for frame `index` (one host wait) and writes its scores.
     pub fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        let s = self.pending.iter().position(|x| *x == Some(index)).ok_or_else(|| Error::Extractor {
-            feature: "adm".into(),
-            msg: format!("frame {index} was collected but never submitted"),
-        })?;
-        let waited = self.session.wait(s, index);
-        self.pending[s] = None;
-        waited?;
+        let s = self.member.wait(index)?;
         let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
         self.last = unpack_sums(|i| u64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes")));
         let values = self.host.scores(&self.last);
@@ -524,7 +496,7 @@ impl Drop for CudaAdm {
     fn drop(&mut self) {
         // Before any field goes: buffers may still be read by work on the
         // stream (a frame submitted and never collected).
-        self.session.drain();
+        self.member.drain();
     }
 }
 

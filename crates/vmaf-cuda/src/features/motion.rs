@@ -34,6 +34,7 @@ use vmaf_core::{
 };
 use vmaf_cpu::features::integer_motion::{vertical_shift, MotionHost, OPTIONS, PROVIDED_FEATURES};
 
+use super::Member;
 use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer, Stream};
 use crate::kernels;
 use crate::picture::CudaPicture;
@@ -112,10 +113,7 @@ pub struct CudaMotion {
     /// `RING` sums on the device, and their copies on the host.
     sums: DeviceBuffer,
     results: PinnedBuffer,
-    session: FrameSession,
-    /// This extractor's stream in the session (none with
-    /// `motion_force_zero`).
-    lane: Option<usize>,
+    member: Member,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
@@ -146,8 +144,9 @@ impl CudaMotion {
         // Built in order; an early return drops what exists so far, and
         // none of it has been used by the session's stream yet.
         let ctx = device.ctx();
-        // With `motion_force_zero` nothing reaches the device.
-        let lane = if host.force_zero() { None } else { Some(session.join(Planes::ReferenceLuma)?) };
+        // With `motion_force_zero` nothing reaches the device, and motion
+        // never asks the session for a frame.
+        let member = Member::join(session, Planes::ReferenceLuma, "motion")?;
         let sad_kernel = device.kernel(&kernels::MOTION, function)?;
         let keep_kernel = device.kernel(&kernels::MOTION, "motion_keep_rows")?;
         let mut history = Vec::with_capacity(back + 1);
@@ -172,14 +171,13 @@ impl CudaMotion {
             last_sad: None,
             sums,
             results,
-            session: session.clone(),
-            lane,
+            member,
         })
     }
 
     /// The device this extractor runs on.
     pub fn device(&self) -> &CudaDevice {
-        self.session.device()
+        self.member.device()
     }
 
     /// Bytes uploaded per frame from host memory by its session: the
@@ -188,7 +186,7 @@ impl CudaMotion {
         if self.host.force_zero() {
             0
         } else {
-            self.session.upload_bytes_per_frame()
+            self.member.session().upload_bytes_per_frame()
         }
     }
 
@@ -213,7 +211,12 @@ impl CudaMotion {
     /// Takes frame `index` without device work (`motion_force_zero`).
     fn submit_zero(&mut self, index: u32) -> Result<()> {
         let s = index as usize % RING;
-        super::free_slot(SPEC.name, s, self.pending[s].map(|p| p.index))?;
+        if let Some(p) = self.pending[s] {
+            return Err(Error::Extractor {
+                feature: SPEC.name.into(),
+                msg: format!("frame {} was not collected before {RING} more frames were submitted", p.index),
+            });
+        }
         self.pending[s] = Some(Pending { index, on_device: false, scored: false });
         self.submitted += 1;
         Ok(())
@@ -230,7 +233,7 @@ impl CudaMotion {
         if self.host.force_zero() {
             return self.submit_zero(index);
         }
-        let input = self.session.host_frame(reference, distorted, index)?;
+        let input = self.member.host_frame(reference, distorted, index)?;
         self.submit_input(input, index)
     }
 
@@ -249,7 +252,7 @@ impl CudaMotion {
         if self.host.force_zero() {
             return self.submit_zero(index);
         }
-        let input = self.session.device_frame(reference, distorted, index)?;
+        let input = self.member.device_frame(reference, distorted, index)?;
         self.submit_input(input, index)
     }
 
@@ -258,26 +261,14 @@ impl CudaMotion {
     /// the newest); everything enqueued is waited out, so nothing rewrites
     /// a buffer the device may still read.
     fn submit_input(&mut self, input: FrameInput, index: u32) -> Result<()> {
-        let s = super::free_slot(SPEC.name, input.slot, self.pending[input.slot].map(|p| p.index))?;
+        let s = self.member.claim(&input)?;
         let luma = input.reference[0];
-        let session = self.session.clone();
-        let lane = self.lane.ok_or_else(|| Error::Extractor {
-            feature: SPEC.name.into(),
-            msg: "motion_force_zero has no device work".into(),
-        })?;
-        let queued = session.with_stream(lane, |stream| self.enqueue(stream, s, luma.ptr, luma.pitch));
-        match queued {
-            Ok(scored) => {
-                self.pending[s] = Some(Pending { index, on_device: true, scored });
-                self.newest = (self.newest + 1) % self.history.len();
-                self.submitted += 1;
-                Ok(())
-            }
-            Err(e) => {
-                self.session.drain();
-                Err(e)
-            }
-        }
+        let queued = self.member.lane().run(|stream| self.enqueue(stream, s, luma.ptr, luma.pitch));
+        let scored = self.member.settle(queued, s, index)?;
+        self.pending[s] = Some(Pending { index, on_device: true, scored });
+        self.newest = (self.newest + 1) % self.history.len();
+        self.submitted += 1;
+        Ok(())
     }
 
     /// Copies the luma at `ptr` (rows `pitch` apart) into the history
@@ -362,7 +353,7 @@ impl CudaMotion {
         self.last_sad = None;
         let mut score = 0.0;
         if p.on_device {
-            self.session.wait(s, index)?;
+            self.member.wait(index)?;
             if p.scored {
                 let bytes = &self.results.as_slice()[s * SUM_BYTES..(s + 1) * SUM_BYTES];
                 let sad = u64::from_ne_bytes(bytes.try_into().expect("8 bytes"));
@@ -386,7 +377,7 @@ impl Drop for CudaMotion {
     fn drop(&mut self) {
         // Before any field goes: buffers may still be read by work on the
         // stream (a frame submitted and never collected).
-        self.session.drain();
+        self.member.drain();
     }
 }
 

@@ -17,11 +17,12 @@
 use std::ffi::c_void;
 
 use vmaf_core::{
-    BackendKind, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, Options, Picture,
-    Pixel, Result,
+    BackendKind, CreateArgs, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, Options, Picture, Pixel,
+    Result,
 };
 use vmaf_cpu::features::psnr::{PsnrHost, OPTIONS, PROVIDED_FEATURES};
 
+use super::Member;
 use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer, Stream};
 use crate::kernels;
 use crate::picture::CudaPicture;
@@ -71,14 +72,10 @@ pub struct CudaPsnr {
     planes: usize,
     grid_x: u32,
     kernel: Kernel,
-    /// Per session slot: the frame whose sums it will hold, until collected.
-    pending: [Option<u32>; RING],
     /// `RING` x 3 sums on the device, and their copies on the host.
     sums: DeviceBuffer,
     results: PinnedBuffer,
-    session: FrameSession,
-    /// This extractor's stream in the session.
-    lane: usize,
+    member: Member,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
@@ -106,34 +103,23 @@ impl CudaPsnr {
         let function = if bps == 1 { "psnr_sse_u8" } else { "psnr_sse_u16" };
         // Built in order; an early return drops what exists so far, and
         // none of it has been used by the session's stream yet.
-        let lane = session.join(if planes > 1 { Planes::All } else { Planes::Luma })?;
+        let member = Member::join(session, if planes > 1 { Planes::All } else { Planes::Luma }, "psnr")?;
         let ctx = device.ctx();
         let kernel = device.kernel(&kernels::PSNR, function)?;
         let sums = DeviceBuffer::new(ctx, RING * SUMS_BYTES)?;
         let results = PinnedBuffer::new(ctx, RING * SUMS_BYTES)?;
-        Ok(CudaPsnr {
-            host,
-            geometry,
-            planes,
-            grid_x: max_h.min(MAX_BLOCKS),
-            kernel,
-            pending: [None; RING],
-            sums,
-            results,
-            session: session.clone(),
-            lane,
-        })
+        Ok(CudaPsnr { host, geometry, planes, grid_x: max_h.min(MAX_BLOCKS), kernel, sums, results, member })
     }
 
     /// The device this extractor runs on.
     pub fn device(&self) -> &CudaDevice {
-        self.session.device()
+        self.member.device()
     }
 
     /// Bytes uploaded per frame from host memory by its session: both
     /// pictures, the planes in use only, when psnr is alone.
     pub fn upload_bytes_per_frame(&self) -> usize {
-        self.session.upload_bytes_per_frame()
+        self.member.session().upload_bytes_per_frame()
     }
 
     /// Bytes read back per frame: three 64-bit sums.
@@ -144,7 +130,7 @@ impl CudaPsnr {
     /// Enqueues frame `index` of host pictures (uploaded by the session
     /// unless another extractor already did).
     pub fn submit_host(&mut self, reference: &Picture, distorted: &Picture, index: u32) -> Result<()> {
-        let input = self.session.host_frame(reference, distorted, index)?;
+        let input = self.member.host_frame(reference, distorted, index)?;
         self.submit_input(input, index)
     }
 
@@ -157,12 +143,12 @@ impl CudaPsnr {
         distorted: &CudaPicture<'_>,
         index: u32,
     ) -> Result<()> {
-        let input = self.session.device_frame(reference, distorted, index)?;
+        let input = self.member.device_frame(reference, distorted, index)?;
         self.submit_input(input, index)
     }
 
     fn submit_input(&mut self, input: FrameInput, index: u32) -> Result<()> {
-        let s = super::free_slot("psnr", input.slot, self.pending[input.slot])?;
+        let s = self.member.claim(&input)?;
         let mut set = PlaneSet { planes: self.planes as u32, ..Default::default() };
         for p in 0..self.planes {
             let (r, d) = (input.reference[p], input.distorted[p]);
@@ -174,15 +160,8 @@ impl CudaPsnr {
             set.width[p] = w;
             set.height[p] = h;
         }
-        let session = self.session.clone();
-        let queued = session.with_stream(self.lane, |stream| self.enqueue(stream, s, set));
-        if queued.is_err() {
-            // Nothing may rewrite buffers a queued copy may still read.
-            self.session.drain();
-            return queued;
-        }
-        self.pending[s] = Some(index);
-        Ok(())
+        let queued = self.member.lane().run(|stream| self.enqueue(stream, s, set));
+        self.member.settle(queued, s, index)
     }
 
     fn enqueue(&mut self, stream: &Stream, s: usize, mut set: PlaneSet) -> Result<()> {
@@ -203,13 +182,7 @@ impl CudaPsnr {
 
     /// Waits for frame `index` (one host wait) and writes its scores.
     pub fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        let s = self.pending.iter().position(|x| *x == Some(index)).ok_or_else(|| Error::Extractor {
-            feature: "psnr".into(),
-            msg: format!("frame {index} was collected but never submitted"),
-        })?;
-        let waited = self.session.wait(s, index);
-        self.pending[s] = None;
-        waited?;
+        let s = self.member.wait(index)?;
         let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
         let mut sse = [0u64; 3];
         for (p, v) in sse.iter_mut().enumerate() {
@@ -225,7 +198,7 @@ impl Drop for CudaPsnr {
     fn drop(&mut self) {
         // Before any field goes: buffers may still be read by work on the
         // stream (a frame submitted and never collected).
-        self.session.drain();
+        self.member.drain();
     }
 }
 

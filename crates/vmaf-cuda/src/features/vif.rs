@@ -34,13 +34,13 @@
 use std::ffi::c_void;
 
 use vmaf_core::{
-    BackendKind, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, Options, Picture,
-    Result,
+    BackendKind, CreateArgs, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, Options, Picture, Result,
 };
 use vmaf_cpu::features::integer_vif::{
     Edge, Log2Table, ScaleGeom, Shifts, Sums, VifHost, GAIN_EPS, OPTIONS, PROVIDED_FEATURES,
 };
 
+use super::Member;
 use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer};
 use crate::kernels;
 use crate::picture::CudaPicture;
@@ -190,8 +190,6 @@ pub struct CudaVif {
     sub: [Kernel; 3],
     /// Device addresses of each scale's maps.
     maps: [MapOffsets; 4],
-    /// Per session slot: the frame whose sums it will hold, until collected.
-    pending: [Option<u32>; RING],
     /// The sums of the last collected frame.
     last_sums: [Sums; 4],
     /// Pictures of scales 1..3, reference and distorted, u16.
@@ -203,9 +201,7 @@ pub struct CudaVif {
     /// `RING` x 16 sums on the device, and their copies on the host.
     sums: DeviceBuffer,
     results: PinnedBuffer,
-    session: FrameSession,
-    /// This extractor's stream in the session.
-    lane: usize,
+    member: Member,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
@@ -253,7 +249,7 @@ impl CudaVif {
 
         // Built in order; an early return drops what exists so far. The
         // stream is waited for before the staging for the tables goes.
-        let lane = session.join(Planes::Luma)?;
+        let member = Member::join(session, Planes::Luma, "vif")?;
         let ctx = device.ctx();
         let k = |f: &str| device.kernel(&kernels::VIF, f);
         let stat = [k(stat0)?, k("vif_stat1")?, k("vif_stat2")?, k("vif_stat3")?];
@@ -265,7 +261,7 @@ impl CudaVif {
             up.as_mut_slice().copy_from_slice(&tables.bytes);
             // Waited for even after an error: `up` is freed at the end of
             // this block and a queued copy may still read it.
-            session.with_stream(lane, |stream| {
+            member.lane().run(|stream| {
                 let queued = stream.copy_htod(&table_dev, 0, &up, 0, tables.bytes.len());
                 let waited = stream.wait_idle();
                 if queued.is_err() {
@@ -283,7 +279,6 @@ impl CudaVif {
             stat,
             sub,
             maps: tables.scales,
-            pending: [None; RING],
             last_sums: [Sums::default(); 4],
             pyramid,
             pyramid_at,
@@ -291,20 +286,19 @@ impl CudaVif {
             log2_at: tables.log2,
             sums,
             results,
-            session: session.clone(),
-            lane,
+            member,
         })
     }
 
     /// The device this extractor runs on.
     pub fn device(&self) -> &CudaDevice {
-        self.session.device()
+        self.member.device()
     }
 
     /// Bytes uploaded per frame from host memory by its session: both luma
     /// planes when vif is alone.
     pub fn upload_bytes_per_frame(&self) -> usize {
-        self.session.upload_bytes_per_frame()
+        self.member.session().upload_bytes_per_frame()
     }
 
     /// Bytes read back per frame: sixteen 64-bit sums.
@@ -330,7 +324,7 @@ impl CudaVif {
     /// Enqueues frame `index` of host pictures (uploaded by the session
     /// unless another extractor already did).
     pub fn submit_host(&mut self, reference: &Picture, distorted: &Picture, index: u32) -> Result<()> {
-        let input = self.session.host_frame(reference, distorted, index)?;
+        let input = self.member.host_frame(reference, distorted, index)?;
         self.submit_input(input, index)
     }
 
@@ -343,22 +337,16 @@ impl CudaVif {
         distorted: &CudaPicture<'_>,
         index: u32,
     ) -> Result<()> {
-        let input = self.session.device_frame(reference, distorted, index)?;
+        let input = self.member.device_frame(reference, distorted, index)?;
         self.submit_input(input, index)
     }
 
     fn submit_input(&mut self, input: FrameInput, index: u32) -> Result<()> {
-        let s = super::free_slot("vif", input.slot, self.pending[input.slot])?;
+        let s = self.member.claim(&input)?;
         let (r, d) = (input.reference[0], input.distorted[0]);
         let src = Source { reference: r.ptr, distorted: d.ptr, ref_pitch: r.pitch as u64, dis_pitch: d.pitch as u64 };
-        let r = self.enqueue(s, src);
-        if r.is_err() {
-            // Nothing may rewrite buffers a queued copy may still read.
-            self.session.drain();
-            return r;
-        }
-        self.pending[s] = Some(index);
-        Ok(())
+        let queued = self.member.lane().run(|stream| self.enqueue_on(stream, s, src));
+        self.member.settle(queued, s, index)
     }
 
     /// Scale `s`'s pictures: the input for scale 0, the pyramid after.
@@ -370,11 +358,6 @@ impl CudaVif {
         let pitch = self.dims[s].0 as u64 * 2;
         let base = self.pyramid.ptr();
         Source { reference: base + r as u64, distorted: base + d as u64, ref_pitch: pitch, dis_pitch: pitch }
-    }
-
-    fn enqueue(&mut self, slot: usize, input: Source) -> Result<()> {
-        let session = self.session.clone();
-        session.with_stream(self.lane, |stream| self.enqueue_on(stream, slot, input))
     }
 
     fn enqueue_on(&mut self, stream: &crate::device::Stream, slot: usize, input: Source) -> Result<()> {
@@ -454,13 +437,7 @@ impl CudaVif {
 
     /// Waits for frame `index` (one host wait) and writes its scores.
     pub fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        let s = self.pending.iter().position(|x| *x == Some(index)).ok_or_else(|| Error::Extractor {
-            feature: "vif".into(),
-            msg: format!("frame {index} was collected but never submitted"),
-        })?;
-        let waited = self.session.wait(s, index);
-        self.pending[s] = None;
-        waited?;
+        let s = self.member.wait(index)?;
         let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
         let word = |i: usize| i64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
         // The device adds two's-complement terms in wrapping u64: the same
@@ -481,7 +458,7 @@ impl Drop for CudaVif {
     fn drop(&mut self) {
         // Before any field goes: buffers may still be read by work on the
         // stream (a frame submitted and never collected).
-        self.session.drain();
+        self.member.drain();
     }
 }
 
