@@ -4,13 +4,13 @@
 //! # Threaded: a work queue over a pool of frame slots
 //!
 //! Every frame pair lives in one of a fixed pool of slots (pictures plus one
-//! output sink per extractor config), allocated when the engine is built.
-//! The caller fills a free slot in place and commits it; committing queues
-//! the frame's work and returns at once unless every slot is busy, in which
-//! case the caller waits for the oldest frame and merges it. So reading the
-//! next frames overlaps scoring the earlier ones, and nothing waits for a
-//! whole batch: a slow frame delays only its own merge, not the other
-//! workers.
+//! output sink per extractor config; two slots per worker, plus two),
+//! allocated when the engine is built. The caller fills a free slot in place
+//! and commits it; committing queues the frame's work and returns at once
+//! unless every slot is busy, in which case the caller waits for the oldest
+//! frame and merges it. So reading the next frames overlaps scoring the
+//! earlier ones, and nothing waits for a whole batch: a slow frame delays
+//! only its own merge, not the other workers.
 //!
 //! A frame has two parts of work:
 //! - the *stateless* part: every non-temporal extractor. Each worker thread
@@ -22,6 +22,7 @@
 //!   becomes runnable once frame `i` is committed and the part for `i - 1`
 //!   is done; whichever worker is free runs it, and workers take it before
 //!   stateless work because it is the one serial chain through the stream.
+//!   (With temporal configs only, one worker is all that can help.)
 //!
 //! The caller merges finished frames strictly in frame order, and within a
 //! frame in config order (the order libvmaf's single-threaded run writes
@@ -464,21 +465,22 @@ impl Engine {
         result
     }
 
+    /// Frames committed so far.
     pub fn frames(&self) -> u32 {
         self.next_index
     }
 
     /// Whether frame `index` has a stateless part.
     fn runs_stateless(&self, index: u32) -> bool {
-        self.has_part[STATELESS] && index % self.subsample == 0
+        self.has_part[STATELESS] && index.is_multiple_of(self.subsample)
     }
 
     fn commit_inline(&mut self) -> Result<()> {
         let slot = self.fill;
+        let stateless = self.runs_stateless(self.frames[slot].index);
         let Mode::Inline { extractors, lookahead } = &mut self.mode else { unreachable!() };
         let lookahead = *lookahead;
         let frame = &self.frames[slot];
-        let stateless = self.has_part[STATELESS] && frame.index % self.subsample == 0;
         let pair = frame.pair();
         let mut submitted = Ok(());
         for (ci, ex) in extractors.iter_mut() {
@@ -509,10 +511,10 @@ impl Engine {
 
     /// Collects every extractor that was submitted the frame in `slot`.
     fn collect_inline(&mut self, slot: usize) -> Result<()> {
+        let index = self.frames[slot].index;
+        let stateless = self.runs_stateless(index);
         let Mode::Inline { extractors, .. } = &mut self.mode else { unreachable!() };
         let frame = Arc::get_mut(&mut self.frames[slot]).ok_or_else(worker_died)?;
-        let index = frame.index;
-        let stateless = self.has_part[STATELESS] && index % self.subsample == 0;
         let [s, t] = &mut frame.parts;
         let outs =
             [s.get_mut().unwrap_or_else(PoisonError::into_inner), t.get_mut().unwrap_or_else(PoisonError::into_inner)];
@@ -986,7 +988,7 @@ mod tests {
                 for i in 0..frames {
                     fill(i, &mut r, &mut d);
                     let v = value(&FramePair { reference: &r, distorted: &d, index: i });
-                    let scored = i % subsample == 0;
+                    let scored = i.is_multiple_of(subsample);
                     assert_eq!(series[0].1.get(i as usize).copied().flatten(), scored.then_some(v + 1.0));
                     assert_eq!(series[1].1.get(i as usize).copied().flatten(), scored.then_some(f64::from(i)));
                     assert_eq!(series[4].1[i as usize], Some(v + 2.0 - prev), "chain sees every frame");
@@ -1114,7 +1116,7 @@ mod tests {
 
             let calls = |i: u32, what: char| {
                 let mut v = Vec::new();
-                if i % subsample == 0 {
+                if i.is_multiple_of(subsample) {
                     v.push(format!("{what}1:{i}"));
                 }
                 v.push(format!("{what}2:{i}"));
