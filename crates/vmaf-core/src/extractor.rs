@@ -115,6 +115,15 @@ pub trait Extractor: Send {
         let _ = sink;
         Ok(())
     }
+
+    /// Whether `collect(i)` may be called after `submit(i + 1)`: the
+    /// extractor keeps at least two frames in flight. When every extractor
+    /// of a single-threaded run says so, the engine submits the next frame
+    /// before collecting the current one, so that a device computes one
+    /// frame while the caller reads the next.
+    fn deferred_collect(&self) -> bool {
+        false
+    }
 }
 
 /// One score written by an extractor.
