@@ -103,13 +103,6 @@ pub trait Extractor: Send {
     /// submitted (and, on a device, completed).
     fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()>;
 
-    /// Whether `collect(i)` may come after `submit(i + 1)`: the extractor
-    /// keeps at least two frames in flight (a device backend), so the
-    /// engine can prepare frame `i + 1` while frame `i` computes.
-    fn deferred_collect(&self) -> bool {
-        false
-    }
-
     /// End of stream: reports scores held back for look-ahead.
     fn flush(&mut self, sink: &mut FeatureSink) -> Result<()> {
         let _ = sink;
