@@ -441,6 +441,22 @@ impl Engine {
     /// Queues the pair filled through [`Self::slot`] (or, with one thread,
     /// scores it). May wait for earlier frames when every slot is busy.
     pub fn commit(&mut self) -> Result<()> {
+        self.commit_with(None)
+    }
+
+    /// Scores a pair the caller owns without copying it into a slot, when
+    /// the engine runs inline with look-ahead: there every extractor (a
+    /// device backend) has copied what it needs by the end of `submit`, so
+    /// the pictures are not needed afterwards. Returns false, having done
+    /// nothing, in every other mode (the caller then copies the pair in).
+    pub fn commit_borrowed(&mut self, reference: &Picture, distorted: &Picture) -> Result<bool> {
+        if !matches!(self.mode, Mode::Inline { lookahead: true, .. }) {
+            return Ok(false);
+        }
+        self.commit_with(Some((reference, distorted))).map(|()| true)
+    }
+
+    fn commit_with(&mut self, borrowed: Option<(&Picture, &Picture)>) -> Result<()> {
         if self.failed {
             return Err(stopped());
         }
@@ -456,7 +472,7 @@ impl Engine {
         }
         self.next_index += 1;
         let result = match self.mode {
-            Mode::Inline { .. } => self.commit_inline(),
+            Mode::Inline { .. } => self.commit_inline(borrowed),
             Mode::Threads(_) => self.commit_threaded(),
         };
         if result.is_err() {
@@ -475,13 +491,16 @@ impl Engine {
         self.has_part[STATELESS] && index.is_multiple_of(self.subsample)
     }
 
-    fn commit_inline(&mut self) -> Result<()> {
+    fn commit_inline(&mut self, borrowed: Option<(&Picture, &Picture)>) -> Result<()> {
         let slot = self.fill;
         let stateless = self.runs_stateless(self.frames[slot].index);
         let Mode::Inline { extractors, lookahead } = &mut self.mode else { unreachable!() };
         let lookahead = *lookahead;
         let frame = &self.frames[slot];
-        let pair = frame.pair();
+        let pair = match borrowed {
+            Some((reference, distorted)) => FramePair { reference, distorted, index: frame.index },
+            None => frame.pair(),
+        };
         let mut submitted = Ok(());
         for (ci, ex) in extractors.iter_mut() {
             if self.route[*ci].0 == TEMPORAL || stateless {
@@ -1140,6 +1159,39 @@ mod tests {
             want.extend(calls(frames - 1, 'c'));
             want.extend(["f1".to_owned(), "f2".to_owned()]);
             assert_eq!(ahead_log, want);
+        }
+    }
+
+    #[test]
+    fn borrowed_pairs_score_like_filled_slots_only_with_look_ahead() {
+        let configs = |d: &str| {
+            vec![
+                config(&PROBE, &[("salt", "1"), ("deferred", d)]),
+                config(&CHAIN, &[("salt", "2"), ("deferred", d)]),
+            ]
+        };
+        let frames = 7;
+        let pictures: Vec<(Picture, Picture)> = (0..frames)
+            .map(|i| {
+                let (mut r, mut d) = (Picture::new(geometry()), Picture::new(geometry()));
+                fill(i, &mut r, &mut d);
+                (r, d)
+            })
+            .collect();
+        for subsample in [1, 3] {
+            let want = run(configs("true"), 1, subsample, frames).unwrap();
+            let mut e = Engine::new(geometry(), configs("true"), 1, CpuLevel::Scalar, subsample, None).unwrap();
+            for (r, d) in &pictures {
+                assert!(e.commit_borrowed(r, d).unwrap(), "inline with look-ahead takes borrowed pairs");
+            }
+            assert_eq!(e.finish().unwrap(), frames);
+            assert_eq!(snapshot(&e.collector), want, "subsample {subsample}");
+        }
+        // Anywhere else the pair must be copied in: nothing happens.
+        for (threads, d) in [(1, "false"), (2, "true")] {
+            let mut e = Engine::new(geometry(), configs(d), threads, CpuLevel::Scalar, 1, None).unwrap();
+            assert!(!e.commit_borrowed(&pictures[0].0, &pictures[0].1).unwrap());
+            assert_eq!(e.frames(), 0);
         }
     }
 

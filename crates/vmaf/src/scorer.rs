@@ -298,7 +298,8 @@ impl Scorer {
         self.engine.commit()
     }
 
-    /// Copies a pair in and queues it.
+    /// Queues a pair: copied into one of the scorer's slots, or, on a GPU
+    /// backend, read once from the caller's memory into pinned staging.
     pub fn push(&mut self, reference: &Picture, distorted: &Picture) -> Result<()> {
         for p in [reference, distorted] {
             if *p.geometry() != self.geometry {
@@ -308,6 +309,11 @@ impl Scorer {
                     self.geometry
                 )));
             }
+        }
+        // A device backend takes the pair straight from the caller's
+        // memory (it copies it into pinned staging in submit).
+        if self.engine.commit_borrowed(reference, distorted)? {
+            return Ok(());
         }
         let (r, d) = self.engine.slot();
         r.copy_from(reference)?;
