@@ -13,7 +13,7 @@
 //! the duration of [`PackPool::run`], which returns after every helper has
 //! reported back: no copy can outlive the borrow.
 
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 /// One rectangle of rows to copy: `rows` rows of `row_bytes` bytes, from
@@ -70,7 +70,7 @@ impl Share {
 }
 
 struct Helper {
-    jobs: Sender<Share>,
+    jobs: SyncSender<Share>,
     done: Receiver<()>,
     handle: Option<JoinHandle<()>>,
 }
@@ -94,8 +94,11 @@ impl PackPool {
     pub fn new(threads: usize) -> PackPool {
         let mut helpers = Vec::new();
         for _ in 1..threads.clamp(1, MAX_THREADS) {
-            let (jobs, rx) = channel::<Share>();
-            let (tx, done) = channel::<()>();
+            // Bounded channels keep their one-message buffer from creation;
+            // unbounded ones allocate a block every few dozen messages,
+            // which would be an allocation on the frame path.
+            let (jobs, rx) = sync_channel::<Share>(1);
+            let (tx, done) = sync_channel::<()>(1);
             let spawned = std::thread::Builder::new().name("vmaf-cuda-pack".into()).spawn(move || {
                 while let Ok(share) = rx.recv() {
                     // SAFETY: `run` sent the share and waits for the reply
@@ -153,7 +156,7 @@ impl Drop for PackPool {
     fn drop(&mut self) {
         for h in &mut self.helpers {
             // Closing the job channel ends the helper's loop.
-            let (tx, _) = channel();
+            let (tx, _) = sync_channel(0);
             drop(std::mem::replace(&mut h.jobs, tx));
             if let Some(t) = h.handle.take() {
                 let _ = t.join();

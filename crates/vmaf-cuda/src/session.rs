@@ -93,6 +93,9 @@ struct Slot {
     done: Event,
     state: SlotState,
     index: u32,
+    /// Where the frame's planes are, from when it was opened: the slot's
+    /// input buffers, or device pictures the caller passed.
+    planes: FrameInput,
     /// Order in which frames were opened; frames complete in this order.
     seq: u64,
 }
@@ -165,6 +168,7 @@ impl FrameSession {
                 done: Event::new(ctx)?,
                 state: SlotState::Free,
                 index: 0,
+                planes: FrameInput { slot: 0, reference: [CudaPlane::default(); 3], distorted: [CudaPlane::default(); 3] },
                 seq: 0,
             });
         }
@@ -319,7 +323,7 @@ impl FrameSession {
             if staged == index {
                 st.staged = None;
                 let s = st.open_slot(index)?;
-                return Ok(FrameInput { slot: s, reference: r, distorted: d });
+                return Ok(st.record_input(FrameInput { slot: s, reference: r, distorted: d }));
             }
         }
         if st.picture_bytes == 0 {
@@ -334,7 +338,8 @@ impl FrameSession {
             st.abandon(s);
             return Err(e);
         }
-        Ok(st.input_of(s))
+        let input = st.input_of(s);
+        Ok(st.record_input(input))
     }
 
     /// The device input of frame `index` from pictures already in device
@@ -353,11 +358,11 @@ impl FrameSession {
             return Ok(input);
         }
         let s = st.open_slot(index)?;
-        Ok(FrameInput {
+        Ok(st.record_input(FrameInput {
             slot: s,
             reference: std::array::from_fn(|p| reference.plane(p)),
             distorted: std::array::from_fn(|p| distorted.plane(p)),
-        })
+        }))
     }
 
     /// Makes frame `index`, when its extractors submit it, read `reference`
@@ -442,9 +447,16 @@ impl State {
         Ok(())
     }
 
+    /// Keeps where the open frame's planes are, for the extractors that
+    /// submit it after the first.
+    fn record_input(&mut self, input: FrameInput) -> FrameInput {
+        self.slots[input.slot].planes = input;
+        input
+    }
+
     fn already_open(&self, index: u32) -> Option<FrameInput> {
         let s = self.open?;
-        (self.slots[s].index == index).then(|| self.input_of(s))
+        (self.slots[s].index == index).then(|| self.slots[s].planes)
     }
 
     fn input_of(&self, s: usize) -> FrameInput {
@@ -501,8 +513,12 @@ impl State {
         }
         let r = r.and_then(|()| self.slots[s].done.record(&self.compute));
         if r.is_err() {
+            // Without its event the frame cannot be waited for, but after
+            // draining every stream its work has run: the frame is complete
+            // (its extractors' results are whatever their own enqueues
+            // made), and the error goes to the caller that closed it.
+            self.slots[s].state = SlotState::Closed;
             self.drain();
-            self.slots[s].state = SlotState::Free;
             return r;
         }
         self.slots[s].state = SlotState::Closed;
