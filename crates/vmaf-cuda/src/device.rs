@@ -381,11 +381,37 @@ impl DeviceInner {
         if let Some(m) = modules.get(source.name) {
             return Ok(m.clone());
         }
-        let image = crate::nvrtc::compiled(source, self.compute_capability)?;
         self.ctx.bind()?;
-        let mut module: sys::CUmodule = std::ptr::null_mut();
-        // SAFETY: `image` is a CUBIN or NUL-terminated PTX image from NVRTC.
-        check("cuModuleLoadData", || unsafe { sys::cuModuleLoadData(&mut module, image.as_ptr() as *const c_void) })?;
+        let cc = self.compute_capability;
+        let load = |image: &[u8], refused: &mut bool| -> Result<sys::CUmodule> {
+            let mut module: sys::CUmodule = std::ptr::null_mut();
+            // SAFETY: `image` is a CUBIN or NUL-terminated PTX image from
+            // NVRTC (or its disk cache, checked for shape when read).
+            check("cuModuleLoadData", || {
+                let r = unsafe { sys::cuModuleLoadData(&mut module, image.as_ptr() as *const c_void) };
+                use sys::CUresult::*;
+                *refused = matches!(
+                    r,
+                    CUDA_ERROR_INVALID_IMAGE
+                        | CUDA_ERROR_INVALID_PTX
+                        | CUDA_ERROR_NO_BINARY_FOR_GPU
+                        | CUDA_ERROR_UNSUPPORTED_PTX_VERSION
+                );
+                r
+            })?;
+            Ok(module)
+        };
+        let image = crate::nvrtc::image(source, cc)?;
+        let mut refused = false;
+        let module = match load(&image.bytes, &mut refused) {
+            // A cached image the driver will not take: compile afresh.
+            Err(_) if refused && image.from_disk => {
+                crate::nvrtc::discard(source, cc);
+                let image = crate::nvrtc::image(source, cc)?;
+                load(&image.bytes, &mut refused)?
+            }
+            r => r?,
+        };
         bump(&self.ctx.counters.modules_loaded, 1);
         let m = Arc::new(Module { module, ctx: self.ctx.clone() });
         modules.insert(source.name, m.clone());

@@ -10,7 +10,13 @@
 //! those shortcuts.
 //!
 //! Results are cached by (source, compute capability) for the life of the
-//! process; loading into a context is [`crate::device`]'s job.
+//! process, and on disk across processes: compiling the three VMAF modules
+//! takes NVRTC about a second, which the `vmaf` command would otherwise pay
+//! on every run (libvmaf's CUDA build compiles its kernels at build time).
+//! A disk entry is named by a hash of everything that determines the image
+//! (source text, options, target, NVRTC version), written atomically, and
+//! checked before use; `VMAF_KERNEL_CACHE` chooses the folder (`off`
+//! disables it). Loading into a context is [`crate::device`]'s job.
 
 use std::collections::HashMap;
 use std::ffi::{c_char, CString};
@@ -156,12 +162,26 @@ fn compile(source: &KernelSource, target: Target) -> Result<Vec<u8>> {
     Ok(image)
 }
 
-type Cache = HashMap<(&'static str, (i32, i32)), Arc<Vec<u8>>>;
+/// A compiled image, and whether it was read from the disk cache (so a
+/// load failure can discard it and compile afresh).
+#[derive(Clone)]
+pub(crate) struct Image {
+    pub bytes: Arc<Vec<u8>>,
+    pub from_disk: bool,
+}
+
+type Cache = HashMap<(&'static str, (i32, i32)), Image>;
 static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
 
-/// The compiled image of `source` for compute capability `cc`, compiled
-/// on first request in the process.
+/// The compiled image of `source` for compute capability `cc`: from this
+/// process's cache, else from the disk cache, else compiled (and stored in
+/// both).
+#[cfg(test)]
 pub(crate) fn compiled(source: &'static KernelSource, cc: (i32, i32)) -> Result<Arc<Vec<u8>>> {
+    image(source, cc).map(|i| i.bytes)
+}
+
+pub(crate) fn image(source: &'static KernelSource, cc: (i32, i32)) -> Result<Image> {
     loader::nvrtc()?;
     // Held while compiling: concurrent first uses compile once.
     let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
@@ -171,11 +191,144 @@ pub(crate) fn compiled(source: &'static KernelSource, cc: (i32, i32)) -> Result<
     }
     let image = loader::guarded("NVRTC compilation", || {
         let target = choose_target(cc, &supported_archs()?)?;
-        compile(source, target)
+        let path = disk::path(source, target);
+        if let Some(bytes) = path.as_deref().and_then(|p| disk::read(p, target)) {
+            return Ok(Image { bytes: Arc::new(bytes), from_disk: true });
+        }
+        let bytes = compile(source, target)?;
+        if let Some(p) = &path {
+            disk::write(p, &bytes);
+        }
+        Ok(Image { bytes: Arc::new(bytes), from_disk: false })
     })?;
-    let image = Arc::new(image);
     cache.insert((source.name, cc), image.clone());
     Ok(image)
+}
+
+/// Forgets the image of `source` for `cc`, here and on disk: the driver
+/// refused a cached image (damaged, or from another driver's era).
+pub(crate) fn discard(source: &'static KernelSource, cc: (i32, i32)) {
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(c) = cache.as_mut() {
+        c.remove(&(source.name, cc));
+    }
+    if let Ok(supported) = supported_archs() {
+        if let Ok(target) = choose_target(cc, &supported) {
+            if let Some(p) = disk::path(source, target) {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+}
+
+/// The on-disk cache. Every failure here only means compiling again.
+mod disk {
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+
+    use super::{compile_options, Target};
+    use crate::kernels::KernelSource;
+
+    /// The cache folder: `$VMAF_KERNEL_CACHE`, else the user's cache
+    /// folder; `None` when disabled or unknown.
+    fn dir() -> Option<PathBuf> {
+        match std::env::var_os("VMAF_KERNEL_CACHE") {
+            Some(v) if v == "off" || v.is_empty() => None,
+            Some(v) => Some(PathBuf::from(v)),
+            None => std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+                .map(|c| c.join("vmaf-rs").join("kernels")),
+        }
+    }
+
+    /// FNV-1a, 64 bits: a stable name for the inputs (not a security
+    /// measure: the image is checked again by the driver when loaded).
+    fn fnv(parts: &[&[u8]]) -> u64 {
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for p in parts {
+            for &b in p.iter().chain(&[0xff]) {
+                h ^= b as u64;
+                h = h.wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        h
+    }
+
+    pub(super) fn path(source: &KernelSource, target: Target) -> Option<PathBuf> {
+        let nvrtc = crate::loader::nvrtc().ok()?;
+        let version = format!("{:?}", nvrtc.version);
+        let options = compile_options(target).join(" ");
+        let h = fnv(&[
+            source.source.as_bytes(),
+            options.as_bytes(),
+            version.as_bytes(),
+            env!("CARGO_PKG_VERSION").as_bytes(),
+        ]);
+        let ext = match target {
+            Target::Cubin(_) => "cubin",
+            Target::Ptx(_) => "ptx",
+        };
+        Some(dir()?.join(format!("{}-{}-{h:016x}.{ext}", source.name, target.arch())))
+    }
+
+    /// A cached image, if it is there and looks whole: a CUBIN is an ELF
+    /// file, PTX text ends with the NUL the driver needs.
+    pub(super) fn read(path: &Path, target: Target) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(path).ok()?;
+        let ok = match target {
+            Target::Cubin(_) => bytes.len() > 64 && bytes.starts_with(b"\x7fELF"),
+            Target::Ptx(_) => bytes.len() > 1 && bytes.last() == Some(&0),
+        };
+        ok.then_some(bytes)
+    }
+
+    /// Stores an image: written to a temporary file in the same folder and
+    /// renamed, so a reader never sees half a file.
+    pub(super) fn write(path: &Path, bytes: &[u8]) {
+        let Some(dir) = path.parent() else { return };
+        if std::fs::create_dir_all(dir).is_err() {
+            return;
+        }
+        let tmp = dir.join(format!(".{}.{}.tmp", std::process::id(), path.file_name().and_then(|n| n.to_str()).unwrap_or("k")));
+        let written = std::fs::File::create(&tmp).and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()));
+        if written.is_err() || std::fs::rename(&tmp, path).is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn names_change_with_every_input() {
+            let a = fnv(&[b"source", b"opts"]);
+            assert_ne!(a, fnv(&[b"source", b"opts2"]));
+            assert_ne!(a, fnv(&[b"sourceo", b"pts"]), "parts are delimited");
+            assert_eq!(a, fnv(&[b"source", b"opts"]));
+        }
+
+        #[test]
+        fn damaged_entries_are_not_used_and_writes_are_whole() {
+            let dir = std::env::temp_dir().join(format!("vmaf-kcache-{}", std::process::id()));
+            let p = dir.join("k.cubin");
+            let mut elf = b"\x7fELF".to_vec();
+            elf.resize(100, 7);
+            write(&p, &elf);
+            assert_eq!(read(&p, Target::Cubin(90)).as_deref(), Some(&elf[..]));
+            write(&p, b"\x7fELF short");
+            assert_eq!(read(&p, Target::Cubin(90)), None, "truncated");
+            write(&p, b"not an ELF file, but long enough to pass the length check only ......................");
+            assert_eq!(read(&p, Target::Cubin(90)), None);
+            write(&p, b".version 8.0\0");
+            assert!(read(&p, Target::Ptx(90)).is_some());
+            write(&p, b".version 8.0");
+            assert_eq!(read(&p, Target::Ptx(90)), None, "PTX needs its NUL");
+            assert!(std::fs::read_dir(&dir).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp")));
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
 }
 
 /// How many kernel images this process has compiled (for tests of the
@@ -220,9 +373,11 @@ mod tests {
         }
         // Turing (7.5) through Hopper and Blackwell: real machine
         // code where NVRTC knows the architecture, PTX beyond.
+        let supported = supported_archs().unwrap();
         for cc in [(7, 5), (8, 0), (8, 6), (8, 9), (9, 0), (10, 0), (12, 0)] {
             for k in crate::kernels::ALL {
-                match compiled(k, cc) {
+                // Really compiled: not from this process's or the disk cache.
+                match choose_target(cc, &supported).and_then(|t| compile(k, t)) {
                     Ok(image) => assert!(!image.is_empty(), "{} for sm_{}{}: empty image", k.name, cc.0, cc.1),
                     Err(e) => panic!("{} does not compile for sm_{}{}: {e}", k.name, cc.0, cc.1),
                 }

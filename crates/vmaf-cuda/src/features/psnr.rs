@@ -236,6 +236,7 @@ impl Extractor for CudaPsnr {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vmaf_core::Error;
     use vmaf_core::ChromaSampling;
 
     #[test]

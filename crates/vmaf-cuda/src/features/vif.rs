@@ -483,6 +483,7 @@ impl Extractor for CudaVif {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vmaf_core::Error;
     use vmaf_core::ChromaSampling;
     use vmaf_cpu::features::integer_vif::ROW_PAD;
 
