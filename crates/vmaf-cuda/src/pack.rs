@@ -8,12 +8,12 @@
 //! and copies them on the calling thread and a few persistent helpers.
 //!
 //! The helpers are started once, with the session, and stopped when it
-//! drops; a frame costs one message to and from each helper. Rows are
+//! drops; a frame costs one wake-up and one report per helper. Rows are
 //! handed over as raw addresses because the pictures are borrowed only for
 //! the duration of [`PackPool::run`], which returns after every helper has
 //! reported back: no copy can outlive the borrow.
 
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 
 /// One rectangle of rows to copy: `rows` rows of `row_bytes` bytes, from
@@ -69,15 +69,26 @@ impl Share {
     }
 }
 
-struct Helper {
-    jobs: SyncSender<Share>,
-    done: Receiver<()>,
-    handle: Option<JoinHandle<()>>,
+/// What the caller and the helpers share: one share slot per helper, how
+/// many shares are still being copied, and the stop flag. A mutex and two
+/// condition variables (futexes on Linux): no allocation per frame, unlike
+/// a channel, whose wakers and blocks allocate now and then.
+struct Shared {
+    state: Mutex<State>,
+    work: Condvar,
+    done: Condvar,
+}
+
+struct State {
+    shares: [Option<Share>; MAX_THREADS],
+    remaining: usize,
+    stop: bool,
 }
 
 /// The calling thread plus a few helpers that copy rows in parallel.
 pub(crate) struct PackPool {
-    helpers: Vec<Helper>,
+    shared: Arc<Shared>,
+    helpers: Vec<JoinHandle<()>>,
 }
 
 /// Most threads a pool copies on (shares live in a fixed array, so a frame
@@ -88,33 +99,57 @@ const MAX_THREADS: usize = 8;
 /// hand-off costs a few microseconds, more than copying them.
 const PARALLEL_BYTES: usize = 1 << 20;
 
+fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panicking copy cannot leave the counters inconsistent for long:
+    // see `helper`.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Helper `i`'s loop: take share `i` when one is posted, copy it, report.
+fn helper(shared: &Shared, i: usize) {
+    loop {
+        let share = {
+            let mut st = lock(&shared.state);
+            loop {
+                if st.stop {
+                    return;
+                }
+                if let Some(s) = st.shares[i].take() {
+                    break s;
+                }
+                st = shared.work.wait(st).unwrap_or_else(PoisonError::into_inner);
+            }
+        };
+        // SAFETY: `run` posted the share and waits for `remaining` to reach
+        // zero before its borrows end. A panic cannot happen in a plain
+        // memory copy of checked ranges.
+        unsafe { share.run() };
+        let mut st = lock(&shared.state);
+        st.remaining -= 1;
+        if st.remaining == 0 {
+            shared.done.notify_all();
+        }
+    }
+}
+
 impl PackPool {
     /// A pool of `threads` copying threads in all (the caller included).
     /// Helpers that cannot be started are simply not used.
     pub fn new(threads: usize) -> PackPool {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State { shares: [None; MAX_THREADS], remaining: 0, stop: false }),
+            work: Condvar::new(),
+            done: Condvar::new(),
+        });
         let mut helpers = Vec::new();
-        for _ in 1..threads.clamp(1, MAX_THREADS) {
-            // Bounded channels keep their one-message buffer from creation;
-            // unbounded ones allocate a block every few dozen messages,
-            // which would be an allocation on the frame path.
-            let (jobs, rx) = sync_channel::<Share>(1);
-            let (tx, done) = sync_channel::<()>(1);
-            let spawned = std::thread::Builder::new().name("vmaf-cuda-pack".into()).spawn(move || {
-                while let Ok(share) = rx.recv() {
-                    // SAFETY: `run` sent the share and waits for the reply
-                    // below before its borrows end.
-                    unsafe { share.run() };
-                    if tx.send(()).is_err() {
-                        break;
-                    }
-                }
-            });
-            match spawned {
-                Ok(h) => helpers.push(Helper { jobs, done, handle: Some(h) }),
+        for i in 0..threads.clamp(1, MAX_THREADS) - 1 {
+            let sh = Arc::clone(&shared);
+            match std::thread::Builder::new().name("vmaf-cuda-pack".into()).spawn(move || helper(&sh, i)) {
+                Ok(h) => helpers.push(h),
                 Err(_) => break,
             }
         }
-        PackPool { helpers }
+        PackPool { shared, helpers }
     }
 
     /// Threads that copy, the caller included.
@@ -133,34 +168,31 @@ impl PackPool {
         let total: usize = parts.iter().map(|r| r.row_bytes * r.rows).sum();
         let n = if total < PARALLEL_BYTES { 1 } else { self.threads() };
         let shares = split(parts, n);
-        let mut sent = 0;
-        for (h, share) in self.helpers.iter().zip(&shares[1..n]) {
-            if h.jobs.send(*share).is_err() {
-                // A helper that died: do its share here.
-                share.run();
-                continue;
+        if n > 1 {
+            let mut st = lock(&self.shared.state);
+            for (slot, share) in st.shares.iter_mut().zip(&shares[1..n]) {
+                *slot = Some(*share);
             }
-            sent += 1;
+            st.remaining = n - 1;
+            self.shared.work.notify_all();
         }
         shares[0].run();
-        // Every helper that took a share must finish before the borrows
-        // end; a helper that died mid-share cannot reply, and then the
-        // copy it was doing may be incomplete, but it no longer runs.
-        for h in self.helpers.iter().take(sent) {
-            let _ = h.done.recv();
+        if n > 1 {
+            // Every helper must finish before the borrows end.
+            let mut st = lock(&self.shared.state);
+            while st.remaining > 0 {
+                st = self.shared.done.wait(st).unwrap_or_else(PoisonError::into_inner);
+            }
         }
     }
 }
 
 impl Drop for PackPool {
     fn drop(&mut self) {
-        for h in &mut self.helpers {
-            // Closing the job channel ends the helper's loop.
-            let (tx, _) = sync_channel(0);
-            drop(std::mem::replace(&mut h.jobs, tx));
-            if let Some(t) = h.handle.take() {
-                let _ = t.join();
-            }
+        lock(&self.shared.state).stop = true;
+        self.shared.work.notify_all();
+        for h in self.helpers.drain(..) {
+            let _ = h.join();
         }
     }
 }

@@ -182,9 +182,9 @@ impl FrameSession {
             open: None,
             staged: None,
             next_seq: 0,
-            // A quarter of the cores, up to 4: enough to copy a 4K frame
-            // well inside a GPU frame time, few enough for many scorers.
-            pool: PackPool::new(std::thread::available_parallelism().map_or(1, |n| n.get() / 4).clamp(1, 4)),
+            // Half the cores, up to 6: copying saturates memory bandwidth
+            // at about that many, and a 1080p frame then takes ~0.1 ms.
+            pool: PackPool::new(std::thread::available_parallelism().map_or(1, |n| n.get() / 2).clamp(1, 6)),
             lanes: Vec::new(),
             copy,
             compute,

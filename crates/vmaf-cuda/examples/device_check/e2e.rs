@@ -44,6 +44,7 @@ fn write_pair(dir: &Path, g: Geometry, frames: usize) -> Result<(PathBuf, PathBu
 fn timed(tool: &Path, args: &[&str], r: &Path, d: &Path, out: &Path, frames: usize) -> Result<(f64, String), String> {
     let t0 = Instant::now();
     let o = Command::new(tool)
+        .env("VMAF_KERNEL_CACHE", out.with_file_name("kernels"))
         .args(["-r", &r.display().to_string(), "-d", &d.display().to_string(), "--json", "-o"])
         .arg(out)
         .arg("-q")
@@ -78,9 +79,11 @@ fn run_e2e(t: &mut Table, dev: &CudaDevice, tools: &Tools<'_>) -> Result<(), Str
         ] {
             let g = Geometry::new(w, h, ChromaSampling::Cs420, bpc).map_err(e2s)?;
             let (r, d) = write_pair(&dir, g, frames)?;
-            // The first run also warms the page cache and, on a machine
-            // that never ran vmaf-rs, compiles the kernels into the disk
-            // cache: reported, not used for the best.
+            // An empty kernel cache for each size: the first run compiles.
+            let _ = std::fs::remove_dir_all(dir.join("kernels"));
+            // The first run also warms the page cache and compiles the
+            // kernels into the (emptied) disk cache, as on a machine that
+            // never ran vmaf-rs: reported, not used for the best.
             let (first, _) = timed(tools.ours, &["--backend", &device], &r, &d, &out, frames)?;
             let mut cuda = 0.0f64;
             let mut cuda_json = String::new();
