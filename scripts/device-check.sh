@@ -118,7 +118,8 @@ if ((mock)); then
     # one with MOCK_NVRTC_DIR: the kernels are then really compiled, and only
     # the driver is simulated.
     echo "running on the mock driver (plumbing only, no GPU):" >&2
-    LD_LIBRARY_PATH=$mockdir/driver:${MOCK_NVRTC_DIR:-$mockdir/nvrtc} "$carry/device_check" --clips "$carry/clips"
+    # The mock NVRTC makes no real images: keep them out of the disk cache.
+    VMAF_KERNEL_CACHE=off LD_LIBRARY_PATH=$mockdir/driver:${MOCK_NVRTC_DIR:-$mockdir/nvrtc} "$carry/device_check" --clips "$carry/clips"
     exit
 fi
 

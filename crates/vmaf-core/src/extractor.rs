@@ -109,11 +109,11 @@ pub trait Extractor: Send {
         Ok(())
     }
 
-    /// Whether `collect(i)` may be called after `submit(i + 1)`: the
-    /// extractor keeps at least two frames in flight. When every extractor
-    /// of a single-threaded run says so, the engine submits the next frame
-    /// before collecting the current one, so that a device computes one
-    /// frame while the caller reads the next.
+    /// Whether `collect(i)` may be called after `submit(i + 1)` and
+    /// `submit(i + 2)`: the extractor keeps at least three frames in
+    /// flight. When every extractor of a single-threaded run says so, the
+    /// engine submits two frames ahead of the one it collects, so that a
+    /// device computes while the caller reads and uploads the next ones.
     fn deferred_collect(&self) -> bool {
         false
     }

@@ -38,6 +38,7 @@ use std::time::Instant;
 
 use vmaf::{Backend, ChromaSampling, FeatureCollector, Geometry, Picture, PictureData, Report, Scorer};
 use vmaf_core::{CpuLevel, CreateArgs, Extractor, FeatureSink, FramePair, Options};
+use vmaf_cuda::features::RING;
 use vmaf_cuda::{CudaDevice, CudaMotion, CudaPsnr, DevicePicture};
 
 #[path = "device_check/vif.rs"]
@@ -492,19 +493,22 @@ fn parity_pipelined(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
         }
     }
     ex.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
-    // A third frame in flight is refused, not silently overwritten.
-    ex.submit_host(&frames[0].0, &frames[0].1, 100).map_err(e2s)?;
-    ex.submit_host(&frames[1].0, &frames[1].1, 101).map_err(e2s)?;
-    let refused = ex.submit_host(&frames[2].0, &frames[2].1, 102).is_err();
+    // Every slot of the ring holds a frame: one more is refused, not
+    // silently overwritten.
+    for k in 0..RING {
+        ex.submit_host(&frames[k].0, &frames[k].1, 100 + k as u32).map_err(e2s)?;
+    }
+    let refused = ex.submit_host(&frames[RING].0, &frames[RING].1, 100 + RING as u32).is_err();
     let mut scratch = FeatureSink::new();
-    ex.collect_frame(100, &mut scratch).map_err(e2s)?;
-    ex.collect_frame(101, &mut scratch).map_err(e2s)?;
+    for k in 0..RING {
+        ex.collect_frame(100 + k as u32, &mut scratch).map_err(e2s)?;
+    }
     ex.flush(&mut FeatureSink::new()).map_err(e2s)?;
     let got: Vec<(u16, u32, u64)> = sink.entries().iter().map(|e| (e.slot, e.index, e.value.to_bits())).collect();
     let want_entries: Vec<_> = want.iter().filter(|e| e.0 < 1000).copied().collect();
     t.check(
-        "parity pipelined (2-slot ring, 12 frames 720p 10-bit)",
-        format!("identical: {}, 3rd frame in flight refused: {refused}", got == want_entries),
+        format!("parity pipelined ({RING}-slot ring, 12 frames 720p 10-bit)"),
+        format!("identical: {}, frame {} in flight refused: {refused}", got == want_entries, RING + 1),
         got == want_entries && refused,
     );
     Ok(())
@@ -1074,15 +1078,17 @@ fn motion_parity(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), St
     // A third frame in flight is refused, not silently overwritten.
     let o = motion_options(&[]);
     let mut ex = CudaMotion::new(dev, &o, g).map_err(e2s)?;
-    ex.submit_host(&frames[0].0, &frames[0].1, 0).map_err(e2s)?;
-    ex.submit_host(&frames[1].0, &frames[1].1, 1).map_err(e2s)?;
-    let refused = ex.submit_host(&frames[2].0, &frames[2].1, 2).is_err();
-    let skipped = ex.submit_host(&frames[2].0, &frames[2].1, 5).is_err();
+    for k in 0..RING {
+        ex.submit_host(&frames[k].0, &frames[k].1, k as u32).map_err(e2s)?;
+    }
+    let refused = ex.submit_host(&frames[RING].0, &frames[RING].1, RING as u32).is_err();
+    let skipped = ex.submit_host(&frames[RING].0, &frames[RING].1, 9).is_err();
     t.check(
-        "motion parity pipelined (2-slot ring, 12 frames 720p 10-bit, 5 option sets)",
+        format!("motion parity pipelined ({RING}-slot ring, 12 frames 720p 10-bit, 5 option sets)"),
         format!(
-            "{}; 3rd frame in flight refused: {refused}; out-of-order index refused: {skipped}",
-            bad.clone().unwrap_or("identical".into())
+            "{}; frame {} in flight refused: {refused}; out-of-order index refused: {skipped}",
+            bad.clone().unwrap_or("identical".into()),
+            RING + 1
         ),
         bad.is_none() && refused && skipped,
     );
@@ -1656,16 +1662,20 @@ mod adm_check {
             }
         }
         x.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
-        x.submit_host(&frames[0].0, &frames[0].1, 100).map_err(e2s)?;
-        x.submit_host(&frames[1].0, &frames[1].1, 101).map_err(e2s)?;
-        let refused = x.submit_host(&frames[2].0, &frames[2].1, 102).is_err();
+        // Every slot of the ring holds a frame: one more is refused, not
+        // silently overwritten.
+        for k in 0..RING {
+            x.submit_host(&frames[k].0, &frames[k].1, 100 + k as u32).map_err(e2s)?;
+        }
+        let refused = x.submit_host(&frames[RING].0, &frames[RING].1, 100 + RING as u32).is_err();
         let mut scratch = FeatureSink::new();
-        x.collect_frame(100, &mut scratch).map_err(e2s)?;
-        x.collect_frame(101, &mut scratch).map_err(e2s)?;
+        for k in 0..RING {
+            x.collect_frame(100 + k as u32, &mut scratch).map_err(e2s)?;
+        }
         let got = values(&sink);
         t.check(
-            "adm parity pipelined (2-slot ring, 12 frames 720p 10-bit)",
-            format!("identical: {}, 3rd frame in flight refused: {refused}", got == want),
+            format!("adm parity pipelined ({RING}-slot ring, 12 frames 720p 10-bit)"),
+            format!("identical: {}, frame {} in flight refused: {refused}", got == want, RING + 1),
             got == want && refused,
         );
         Ok(())

@@ -17,16 +17,16 @@
 //!    event on the device, not the host. Frames already in device memory
 //!    skip the staging and the upload.
 //! 2. Every extractor enqueues its kernels and the copy-back of its
-//!    reductions on the compute stream, into its own result slot
+//!    reductions on its own stream (its lane), into its own result slot
 //!    `slot` of [`RING`].
 //! 3. The frame is closed (the `done` event recorded on the compute stream)
 //!    when the next frame opens or when it is first waited for.
 //! 4. The first `collect` of frame `i` waits for `done` (the one host wait);
 //!    every later `collect` of `i` finds it complete.
 //!
-//! With [`RING`] = 2 slots and an engine that submits frame `i+1` before
-//! collecting frame `i`, the upload of `i+1` overlaps the kernels of `i`,
-//! and the host packs frame `i+2` while the device computes `i+1`. A slot
+//! With [`RING`] = 3 slots and an engine that submits frames `i+1` and
+//! `i+2` before collecting frame `i`, uploads overlap kernels, and the host
+//! packs the next frame while the device computes the earlier ones. A slot
 //! is reused only after its frame was waited for, which also proves that
 //! its staging upload has finished.
 //!
@@ -42,8 +42,10 @@ use crate::device::{CudaDevice, DeviceBuffer, Event, PinnedBuffer, Stream};
 use crate::pack::{PackPool, Rows};
 use crate::picture::{CudaPicture, CudaPlane};
 
-/// Frames a session can have in flight: one computing, one uploading.
-pub const RING: usize = 2;
+/// Frames a session can have in flight: the engine submits two frames
+/// ahead of the one it collects (one computing, one uploading, one being
+/// waited for).
+pub const RING: usize = 3;
 
 /// Which planes the extractors of a session read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -279,10 +279,16 @@ impl Drop for Threads {
     }
 }
 
+/// Frames submitted ahead of the one collected, in the inline mode with
+/// look-ahead. Two: the device's latency per frame (upload, kernels, the
+/// wait) is longer than the host's work per frame, and with one frame ahead
+/// the two add up instead of overlapping.
+const LOOKAHEAD: usize = 2;
+
 enum Mode {
     /// Scoring on the caller's thread: one instance per config, in config
-    /// order. With `lookahead`, the frame in `order` has been submitted and
-    /// awaits collection.
+    /// order. With `lookahead`, the frames in `order` (up to [`LOOKAHEAD`])
+    /// have been submitted and await collection.
     Inline {
         extractors: Instances,
         lookahead: bool,
@@ -352,7 +358,7 @@ impl Engine {
         };
         let (mode, slots) = if workers == 0 {
             let lookahead = !first.is_empty() && first.iter().all(|(_, ex)| ex.deferred_collect());
-            (Mode::Inline { extractors: first, lookahead }, if lookahead { 2 } else { 1 })
+            (Mode::Inline { extractors: first, lookahead }, if lookahead { LOOKAHEAD + 1 } else { 1 })
         } else {
             // Enough slots for every worker to hold a frame while as many
             // more wait queued behind a slow one, plus the one being filled.
@@ -515,12 +521,14 @@ impl Engine {
             self.collect_inline(slot)?;
             return self.merge(slot);
         }
-        // Frame i + 1 is submitted; now collect frame i, which comes first
-        // in frame order (so its error, if any, wins).
-        if let Some(prev) = self.order.pop_front() {
-            self.collect_inline(prev)?;
-            self.merge(prev)?;
-            self.free.push(prev);
+        // Frame i + LOOKAHEAD is submitted; now collect frame i, which
+        // comes first in frame order (so its error, if any, wins).
+        if self.order.len() >= LOOKAHEAD {
+            if let Some(prev) = self.order.pop_front() {
+                self.collect_inline(prev)?;
+                self.merge(prev)?;
+                self.free.push(prev);
+            }
         }
         submitted?;
         self.order.push_back(slot);
@@ -642,7 +650,7 @@ impl Engine {
         // workers' then the temporal one), stably sorted by config below.
         let mut sets = Vec::new();
         if let Mode::Inline { .. } = self.mode {
-            if let Some(slot) = self.order.pop_front() {
+            while let Some(slot) = self.order.pop_front() {
                 self.collect_inline(slot)?;
                 self.merge(slot)?;
                 self.free.push(slot);
@@ -1150,12 +1158,15 @@ mod tests {
             }
             want.extend(["f1".to_owned(), "f2".to_owned()]);
             assert_eq!(plain_log, want);
-            // With it, frame i + 1 is submitted before frame i is collected.
+            // With it, frames i + 1 and i + 2 are submitted before frame i
+            // is collected.
             let mut want = calls(0, 's');
-            for i in 1..frames {
+            want.extend(calls(1, 's'));
+            for i in 2..frames {
                 want.extend(calls(i, 's'));
-                want.extend(calls(i - 1, 'c'));
+                want.extend(calls(i - 2, 'c'));
             }
+            want.extend(calls(frames - 2, 'c'));
             want.extend(calls(frames - 1, 'c'));
             want.extend(["f1".to_owned(), "f2".to_owned()]);
             assert_eq!(ahead_log, want);

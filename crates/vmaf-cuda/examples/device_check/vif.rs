@@ -305,16 +305,20 @@ fn vif_device_input_and_pipeline(t: &mut Table, dev: &CudaDevice) -> Result<(), 
         }
     }
     ex.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
-    ex.submit_host(&frames[0].0, &frames[0].1, 100).map_err(e2s)?;
-    ex.submit_host(&frames[1].0, &frames[1].1, 101).map_err(e2s)?;
-    let refused = ex.submit_host(&frames[2].0, &frames[2].1, 102).is_err();
+    // Every slot of the ring holds a frame: one more is refused, not
+    // silently overwritten.
+    for k in 0..RING {
+        ex.submit_host(&frames[k].0, &frames[k].1, 100 + k as u32).map_err(e2s)?;
+    }
+    let refused = ex.submit_host(&frames[RING].0, &frames[RING].1, 100 + RING as u32).is_err();
     let mut scratch = FeatureSink::new();
-    ex.collect_frame(100, &mut scratch).map_err(e2s)?;
-    ex.collect_frame(101, &mut scratch).map_err(e2s)?;
+    for k in 0..RING {
+        ex.collect_frame(100 + k as u32, &mut scratch).map_err(e2s)?;
+    }
     let same_values = entries(&sink) == entries(&want);
     t.check(
-        "vif parity pipelined (2-slot ring, 12 frames 720p 10-bit)",
-        format!("identical: {same_values}, 3rd frame in flight refused: {refused}"),
+        format!("vif parity pipelined ({RING}-slot ring, 12 frames 720p 10-bit)"),
+        format!("identical: {same_values}, frame {} in flight refused: {refused}", RING + 1),
         same_values && refused,
     );
     Ok(())

@@ -18,8 +18,8 @@ use crate::device::{CudaDevice, Stream};
 use crate::picture::CudaPicture;
 use crate::session::{FrameInput, FrameSession, Planes};
 
-/// Frames a CUDA extractor can have in flight: one computing, one uploading
-/// (the slots of the scorer's [`crate::session::FrameSession`]).
+/// Frames a CUDA extractor can have in flight (the slots of the scorer's
+/// [`crate::session::FrameSession`]).
 pub use crate::session::RING;
 
 /// An extractor's stream in its session (see [`Member::lane`]).
