@@ -32,7 +32,8 @@
 //!
 //! # Inline: no thread at all
 //!
-//! With one thread the caller scores each frame as it commits it. When every
+//! With no worker thread (`threads` 0) the caller scores each frame as it
+//! commits it. When every
 //! extractor allows it ([`vmaf_core::Extractor::deferred_collect`]: a device
 //! backend that keeps two frames in flight), the engine looks one frame
 //! ahead: it submits frame `i + 1` before collecting frame `i`, so the
@@ -352,7 +353,9 @@ impl Engine {
         // Temporal work is one serial chain, so without stateless configs a
         // single worker (overlapping it with reading) is all that helps.
         let workers = match threads {
-            0 | 1 => 0,
+            // As libvmaf's `--threads n`: n workers while the caller reads
+            // and merges; 0 scores on the caller's thread.
+            0 => 0,
             n if has_part[STATELESS] => n,
             _ => 1,
         };
@@ -1123,7 +1126,7 @@ mod tests {
 
     fn logged(configs: Vec<ExtractorConfig>, subsample: u32, frames: u32) -> (Snapshot, Vec<String>) {
         LOG.with(|l| l.borrow_mut().clear());
-        let snap = run(configs, 1, subsample, frames).unwrap();
+        let snap = run(configs, 0, subsample, frames).unwrap();
         (snap, LOG.with(|l| l.take()))
     }
 
@@ -1190,8 +1193,8 @@ mod tests {
             })
             .collect();
         for subsample in [1, 3] {
-            let want = run(configs("true"), 1, subsample, frames).unwrap();
-            let mut e = Engine::new(geometry(), configs("true"), 1, CpuLevel::Scalar, subsample, None).unwrap();
+            let want = run(configs("true"), 0, subsample, frames).unwrap();
+            let mut e = Engine::new(geometry(), configs("true"), 0, CpuLevel::Scalar, subsample, None).unwrap();
             for (r, d) in &pictures {
                 assert!(e.commit_borrowed(r, d).unwrap(), "inline with look-ahead takes borrowed pairs");
             }
@@ -1199,7 +1202,7 @@ mod tests {
             assert_eq!(snapshot(&e.collector), want, "subsample {subsample}");
         }
         // Anywhere else the pair must be copied in: nothing happens.
-        for (threads, d) in [(1, "false"), (2, "true")] {
+        for (threads, d) in [(0, "false"), (1, "true"), (2, "true")] {
             let mut e = Engine::new(geometry(), configs(d), threads, CpuLevel::Scalar, 1, None).unwrap();
             assert!(!e.commit_borrowed(&pictures[0].0, &pictures[0].1).unwrap());
             assert_eq!(e.frames(), 0);

@@ -189,8 +189,9 @@ impl ScorerBuilder {
         Ok(self)
     }
 
-    /// Worker threads (0 or 1: score on the calling thread). Scores are the
-    /// same for every value.
+    /// Worker threads, as libvmaf's `--threads`: 0 scores on the calling
+    /// thread; n > 0 starts n workers while the calling thread reads and
+    /// merges. Scores are the same for every value.
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = n;
         self
@@ -233,7 +234,7 @@ impl ScorerBuilder {
                 let (features, handle) = on_cuda(self.features, device, self.geometry)?;
                 // One submitting thread per scorer: the device does the
                 // parallel work, and the engine keeps two frames in flight.
-                (features, 1, Some(handle))
+                (features, 0, Some(handle))
             }
         };
         let configs = features.into_iter().map(|(spec, options)| ExtractorConfig { spec, options }).collect();
@@ -275,7 +276,7 @@ impl Scorer {
         ScorerBuilder {
             geometry,
             backend: Backend::Cpu,
-            threads: 1,
+            threads: 0,
             cpu_level: None,
             subsample: 1,
             features: Vec::new(),

@@ -8,7 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use super::x86::{Pair, BIAS16, LOG2_SENTINEL, MU1, MU2, SIGN32, XX_HI, XX_LO, XY_HI, XY_LO, YY_HI, YY_LO};
+use super::x86::{Pair, BIAS16, MU1, MU2, SIGN32, XX_HI, XX_LO, XY_HI, XY_LO, YY_HI, YY_LO};
 use super::{Image, Log2Table, Shifts, StatParams, Sums, COL_PAD, GAIN_EPS, SIGMA_NSQ};
 
 /// Whether this CPU can run these kernels (the AVX2 ones run alongside).
@@ -330,10 +330,10 @@ unsafe fn mul_round32(a: __m512i, b: __m512i) -> __m512i {
 /// Running sums of the statistic over one row.
 struct Acc {
     /// The denominator's logs (32-bit lanes); the numerator's octave
-    /// differences (64-bit lanes) and table differences (scalar).
+    /// differences and table differences (64-bit lanes).
     den: __m512i,
     num: __m512i,
-    num_table: i64,
+    num_table: __m512i,
     log_count: u64,
     flat_sum: __m512i,
 }
@@ -370,7 +370,7 @@ unsafe fn horizontal_statistic_n<const P: usize>(
     let zero = _mm512_setzero_si512();
     let lut = p.log2;
     let gain_limit = _mm512_set1_pd(p.gain_limit);
-    let mut acc = Acc { den: zero, num: zero, num_table: 0, log_count: 0, flat_sum: zero };
+    let mut acc = Acc { den: zero, num: zero, num_table: zero, log_count: 0, flat_sum: zero };
     let ptrs: [*const i16; 8] = std::array::from_fn(|q| rows[q].as_ptr());
     let mut j = 0;
     while j < to {
@@ -392,7 +392,7 @@ unsafe fn horizontal_statistic_n<const P: usize>(
         j += 32;
     }
     sums.den_log += _mm512_reduce_add_epi32(acc.den) as i64;
-    sums.num_log += _mm512_reduce_add_epi64(acc.num) + acc.num_table;
+    sums.num_log += _mm512_reduce_add_epi64(acc.num) + _mm512_reduce_add_epi64(acc.num_table);
     sums.den_non_log += to as i64 - acc.log_count as i64;
     sums.num_non_log += _mm512_reduce_add_epi64(acc.flat_sum);
 }
@@ -453,7 +453,7 @@ unsafe fn statistic16(s1: __m512i, s2: __m512i, s12: __m512i, lut: &Log2Table, g
 /// The numerator's log difference on 8 lanes where `mask` is set, in
 /// double precision exactly as the scalar code computes it.
 #[inline]
-#[target_feature(enable = "avx512f,avx512dq")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl")]
 unsafe fn numerator8(
     s1: __m256i,
     s2: __m256i,
@@ -480,15 +480,24 @@ unsafe fn numerator8(
     let n1t = _mm512_add_pd(t, n1);
     let (b1, b2) = (_mm512_castpd_si512(n1t), _mm512_castpd_si512(n1));
     let m15 = _mm512_set1_epi64(0x7FFF);
-    // Both index sets in one vector, the sentinel where masked out.
+    // Both index sets in one vector; one gather reads both sets' entries
+    // (lanes masked out read nothing and add 0 - 0). Integer sums: the
+    // order of the additions does not matter.
     let idx = _mm512_inserti64x4::<1>(
         _mm512_castsi256_si512(_mm512_cvtepi64_epi32(_mm512_and_si512(_mm512_srli_epi64(b1, 37), m15))),
         _mm512_cvtepi64_epi32(_mm512_and_si512(_mm512_srli_epi64(b2, 37), m15)),
     );
-    let idx = _mm512_mask_blend_epi32(mask as u16 | (mask as u16) << 8, _mm512_set1_epi32(LOG2_SENTINEL as i32), idx);
-    let mut i = [0u32; 16];
-    _mm512_storeu_si512(i.as_mut_ptr().cast(), idx);
-    acc.num_table += (0..8).map(|k| lut.entry(i[k]) - lut.entry(i[k + 8])).sum::<i64>();
+    // SAFETY: 15-bit indices into a 65536-entry table of u16: the 32-bit
+    // reads at twice the index stay inside it; the top half is masked off.
+    let e = _mm512_mask_i32gather_epi32::<2>(
+        _mm512_setzero_si512(),
+        mask as u16 | (mask as u16) << 8,
+        idx,
+        lut.data().as_ptr().cast(),
+    );
+    let e = _mm512_and_si512(e, _mm512_set1_epi32(0xFFFF));
+    let diff = _mm256_sub_epi32(_mm512_castsi512_si256(e), _mm512_extracti64x4_epi64::<1>(e));
+    acc.num_table = _mm512_add_epi64(acc.num_table, _mm512_cvtepi32_epi64(diff));
     let ediff = _mm512_sub_epi64(_mm512_srli_epi64(b1, 52), _mm512_srli_epi64(b2, 52));
     acc.num = _mm512_mask_add_epi64(acc.num, mask, acc.num, _mm512_slli_epi64(ediff, 11));
 }
