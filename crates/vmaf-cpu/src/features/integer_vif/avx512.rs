@@ -453,7 +453,7 @@ unsafe fn statistic16(s1: __m512i, s2: __m512i, s12: __m512i, lut: &Log2Table, g
 /// The numerator's log difference on 8 lanes where `mask` is set, in
 /// double precision exactly as the scalar code computes it.
 #[inline]
-#[target_feature(enable = "avx512f,avx512dq,avx512vl")]
+#[target_feature(enable = "avx512f,avx512dq")]
 unsafe fn numerator8(
     s1: __m256i,
     s2: __m256i,
