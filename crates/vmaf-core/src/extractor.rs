@@ -162,3 +162,24 @@ impl FeatureSink {
         self.aggregates.clear();
     }
 }
+
+/// A score an extractor computed in `submit`, held until `collect` reports
+/// it: the shape of every CPU extractor with one output per frame.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PendingScore(Option<(u32, f64)>);
+
+impl PendingScore {
+    /// Holds `value` for frame `index`.
+    pub fn set(&mut self, index: u32, value: f64) {
+        self.0 = Some((index, value));
+    }
+
+    /// Writes the held score (if any) to `sink` under `slot`, for frame
+    /// `index`: the engine collects the frame it submitted last.
+    pub fn report(&mut self, index: u32, slot: usize, sink: &mut FeatureSink) {
+        if let Some((i, v)) = self.0.take() {
+            debug_assert_eq!(i, index);
+            sink.put(slot, i, v);
+        }
+    }
+}

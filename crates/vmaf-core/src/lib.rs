@@ -13,7 +13,7 @@ pub mod picture;
 pub use collector::{FeatureCollector, FeatureId};
 pub use error::{Error, Result};
 pub use extractor::{
-    BackendKind, CpuLevel, CreateArgs, Extractor, ExtractorSpec, FeatureSink, FramePair, SinkEntry,
+    BackendKind, CpuLevel, CreateArgs, Extractor, ExtractorSpec, FeatureSink, FramePair, PendingScore, SinkEntry,
 };
 pub use options::{DefaultValue, OptionKind, OptionSpec, OptionValue, Options};
 pub use picture::{ChromaSampling, Geometry, Picture, PictureData, Pixel, Plane};

@@ -73,7 +73,7 @@ struct IntegerSsim {
     engine: Engine,
     bpc: u32,
     /// The score of the frame submitted last, written by `collect`.
-    last: Option<(u32, f64)>,
+    last: vmaf_core::PendingScore,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
@@ -82,7 +82,7 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
         names: vec![args.options.feature_name("ssim")],
         engine: Engine::new(args.cpu_level, g.width as usize),
         bpc: g.bit_depth as u32,
-        last: None,
+        last: vmaf_core::PendingScore::default(),
     }))
 }
 
@@ -97,15 +97,12 @@ impl Extractor for IntegerSsim {
             (PictureData::U16(r), PictureData::U16(d)) => self.engine.ssim_u16(&r[0], &d[0], self.bpc),
             _ => return Err(Error::Mismatch("reference and distorted sample types differ".into())),
         };
-        self.last = Some((frame.index, score));
+        self.last.set(frame.index, score);
         Ok(())
     }
 
     fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        if let Some((i, v)) = self.last.take() {
-            debug_assert_eq!(i, index);
-            sink.put(0, i, v);
-        }
+        self.last.report(index, 0, sink);
         Ok(())
     }
 }

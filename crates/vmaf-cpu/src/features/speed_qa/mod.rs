@@ -61,7 +61,7 @@ struct SpeedQa {
     /// Whether `previous` holds a frame yet.
     have_previous: bool,
     /// The score of the frame submitted last, written by `collect`.
-    last: Option<(u32, f64)>,
+    last: vmaf_core::PendingScore,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
@@ -80,7 +80,7 @@ fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
         grid: Grid { weights: Weights::new(), bpc: g.bit_depth as u32, blocks_x: w / BLOCK, blocks_y: h / BLOCK },
         previous,
         have_previous: false,
-        last: None,
+        last: vmaf_core::PendingScore::default(),
     }))
 }
 
@@ -139,15 +139,12 @@ impl Extractor for SpeedQa {
             _ => return Err(Error::Mismatch("picture sample type does not match the stream's bit depth".into())),
         };
         self.have_previous = true;
-        self.last = Some((frame.index, score));
+        self.last.set(frame.index, score);
         Ok(())
     }
 
     fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        if let Some((i, v)) = self.last.take() {
-            debug_assert_eq!(i, index);
-            sink.put(0, i, v);
-        }
+        self.last.report(index, 0, sink);
         Ok(())
     }
 }

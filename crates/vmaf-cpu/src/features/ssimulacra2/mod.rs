@@ -585,7 +585,7 @@ struct Ssimulacra2 {
     /// Chroma row of each luma row.
     chroma_rows: Vec<u32>,
     buf: Buffers,
-    last: Option<(u32, f64)>,
+    last: vmaf_core::PendingScore,
 }
 
 fn create(args: &CreateArgs<'_>) -> Result<Box<dyn Extractor>> {
@@ -637,7 +637,7 @@ impl Ssimulacra2 {
                 zero: vec![0.0; full.stride],
                 hscratch: HScratch::new(full.stride),
             },
-            last: None,
+            last: vmaf_core::PendingScore::default(),
         })
     }
 
@@ -813,15 +813,12 @@ impl Extractor for Ssimulacra2 {
             }
         }
         let s = self.score(frame.reference, frame.distorted);
-        self.last = Some((frame.index, s));
+        self.last.set(frame.index, s);
         Ok(())
     }
 
     fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        if let Some((i, v)) = self.last.take() {
-            debug_assert_eq!(i, index);
-            sink.put(0, i, v);
-        }
+        self.last.report(index, 0, sink);
         Ok(())
     }
 }
