@@ -296,6 +296,90 @@ fn same(a: &FeatureCollector, b: &FeatureCollector) -> Result<usize, String> {
     Ok(n + ga.len())
 }
 
+// ------------------------------------------------------------------- timing
+
+/// What the per-extractor timing loops use of a CUDA extractor.
+trait CudaFrames {
+    fn host(&mut self, r: &Picture, d: &Picture, i: u32) -> vmaf::Result<()>;
+    fn device(&mut self, r: &vmaf_cuda::CudaPicture<'_>, d: &vmaf_cuda::CudaPicture<'_>, i: u32) -> vmaf::Result<()>;
+    fn collect_one(&mut self, i: u32, sink: &mut FeatureSink) -> vmaf::Result<()>;
+}
+
+macro_rules! cuda_frames {
+    ($($t:ty),*) => {$(
+        impl CudaFrames for $t {
+            fn host(&mut self, r: &Picture, d: &Picture, i: u32) -> vmaf::Result<()> {
+                self.submit_host(r, d, i)
+            }
+            fn device(
+                &mut self,
+                r: &vmaf_cuda::CudaPicture<'_>,
+                d: &vmaf_cuda::CudaPicture<'_>,
+                i: u32,
+            ) -> vmaf::Result<()> {
+                self.submit_device(r, d, i)
+            }
+            fn collect_one(&mut self, i: u32, sink: &mut FeatureSink) -> vmaf::Result<()> {
+                self.collect_frame(i, sink)
+            }
+        }
+    )*};
+}
+cuda_frames!(CudaPsnr, vmaf_cuda::CudaVif, vmaf_cuda::CudaAdm, CudaMotion);
+
+/// Frames/s of `ex` over `n` frames cycling through `pics`, after a
+/// warm-up: [one frame at a time from host pictures, pipelined from host
+/// pictures (frame i + 1 submitted before frame i is collected), pipelined
+/// from pictures already on the device]. Indices run on from 0 across the
+/// three, as motion needs.
+fn timed_fps(ex: &mut dyn CudaFrames, dev: &CudaDevice, pics: &[(Picture, Picture)], n: u32) -> Result<[f64; 3], String> {
+    let g = *pics[0].0.geometry();
+    let mut dpics = Vec::with_capacity(pics.len());
+    for (r, d) in pics {
+        let (mut a, mut b) = (DevicePicture::new(dev, g).map_err(e2s)?, DevicePicture::new(dev, g).map_err(e2s)?);
+        a.upload(r).map_err(e2s)?;
+        b.upload(d).map_err(e2s)?;
+        dpics.push((a, b));
+    }
+    let mut sink = FeatureSink::new();
+    let mut next = 0u32;
+    let k = |i: u32| i as usize % pics.len();
+    for _ in 0..5 {
+        ex.host(&pics[k(next)].0, &pics[k(next)].1, next).map_err(e2s)?;
+        ex.collect_one(next, &mut sink).map_err(e2s)?;
+        next += 1;
+    }
+    let mut fps = [0.0; 3];
+    let t0 = Instant::now();
+    for _ in 0..n {
+        ex.host(&pics[k(next)].0, &pics[k(next)].1, next).map_err(e2s)?;
+        ex.collect_one(next, &mut sink).map_err(e2s)?;
+        sink.clear();
+        next += 1;
+    }
+    fps[0] = n as f64 / t0.elapsed().as_secs_f64();
+    for (mode, out) in fps.iter_mut().enumerate().skip(1) {
+        let t0 = Instant::now();
+        let first = next;
+        for i in first..first + n {
+            if mode == 1 {
+                ex.host(&pics[k(i)].0, &pics[k(i)].1, i).map_err(e2s)?;
+            } else {
+                ex.device(&dpics[k(i)].0.picture(), &dpics[k(i)].1.picture(), i).map_err(e2s)?;
+            }
+            if i > first {
+                ex.collect_one(i - 1, &mut sink).map_err(e2s)?;
+                sink.clear();
+            }
+        }
+        ex.collect_one(first + n - 1, &mut sink).map_err(e2s)?;
+        sink.clear();
+        next = first + n;
+        *out = n as f64 / t0.elapsed().as_secs_f64();
+    }
+    Ok(fps)
+}
+
 fn psnr_options(opts: &[(&str, &str)]) -> Options {
     Options::parse("psnr", vmaf_cuda::features::psnr::SPEC.options, opts.iter().copied()).expect("valid psnr options")
 }
@@ -495,8 +579,8 @@ fn parity_pipelined(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
     ex.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
     // Every slot of the ring holds a frame: one more is refused, not
     // silently overwritten.
-    for k in 0..RING {
-        ex.submit_host(&frames[k].0, &frames[k].1, 100 + k as u32).map_err(e2s)?;
+    for (k, (r, d)) in frames.iter().take(RING).enumerate() {
+        ex.submit_host(r, d, 100 + k as u32).map_err(e2s)?;
     }
     let refused = ex.submit_host(&frames[RING].0, &frames[RING].1, 100 + RING as u32).is_err();
     let mut scratch = FeatureSink::new();
@@ -716,38 +800,7 @@ fn throughput(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
         let d = distort(&r, 6);
         let mut sink = FeatureSink::new();
         let mut ex = CudaPsnr::new(dev, &o, g).map_err(e2s)?;
-        for i in 0..5 {
-            ex.submit_host(&r, &d, i).map_err(e2s)?;
-            ex.collect_frame(i, &mut sink).map_err(e2s)?;
-        }
-        sink.clear();
-        let t0 = Instant::now();
-        for i in 0..n {
-            ex.submit_host(&r, &d, i).map_err(e2s)?;
-            ex.collect_frame(i, &mut sink).map_err(e2s)?;
-            sink.clear();
-        }
-        let seq = n as f64 / t0.elapsed().as_secs_f64();
-        let t0 = Instant::now();
-        ex.submit_host(&r, &d, 0).map_err(e2s)?;
-        for i in 1..n {
-            ex.submit_host(&r, &d, i).map_err(e2s)?;
-            ex.collect_frame(i - 1, &mut sink).map_err(e2s)?;
-            sink.clear();
-        }
-        ex.collect_frame(n - 1, &mut sink).map_err(e2s)?;
-        let piped = n as f64 / t0.elapsed().as_secs_f64();
-        let (dr, dd) = (DevicePicture::new(dev, g).map_err(e2s)?, DevicePicture::new(dev, g).map_err(e2s)?);
-        let (mut dr, mut dd) = (dr, dd);
-        dr.upload(&r).map_err(e2s)?;
-        dd.upload(&d).map_err(e2s)?;
-        let t0 = Instant::now();
-        for i in 0..n {
-            ex.submit_device(&dr.picture(), &dd.picture(), i).map_err(e2s)?;
-            ex.collect_frame(i, &mut sink).map_err(e2s)?;
-            sink.clear();
-        }
-        let resident = n as f64 / t0.elapsed().as_secs_f64();
+        let [seq, piped, resident] = timed_fps(&mut ex, dev, &[(r.clone(), d.clone())], n)?;
         let mut cpu = cpu_psnr(&o, g);
         let m = (n / 4).max(10);
         let t0 = Instant::now();
@@ -1078,8 +1131,8 @@ fn motion_parity(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), St
     // A third frame in flight is refused, not silently overwritten.
     let o = motion_options(&[]);
     let mut ex = CudaMotion::new(dev, &o, g).map_err(e2s)?;
-    for k in 0..RING {
-        ex.submit_host(&frames[k].0, &frames[k].1, k as u32).map_err(e2s)?;
+    for (k, (r, d)) in frames.iter().take(RING).enumerate() {
+        ex.submit_host(r, d, k as u32).map_err(e2s)?;
     }
     let refused = ex.submit_host(&frames[RING].0, &frames[RING].1, RING as u32).is_err();
     let skipped = ex.submit_host(&frames[RING].0, &frames[RING].1, 9).is_err();
@@ -1178,41 +1231,8 @@ fn motion_counters_and_fps(t: &mut Table, dev: &CudaDevice) -> Result<(), String
         let d = picture(g, Fill::Zero);
         let mut sink = FeatureSink::new();
         let mut ex = CudaMotion::new(dev, &o, g).map_err(e2s)?;
-        for i in 0..5 {
-            ex.submit_host(&pics[i as usize % 2], &d, i).map_err(e2s)?;
-            ex.collect_frame(i, &mut sink).map_err(e2s)?;
-        }
-        sink.clear();
-        let t0 = Instant::now();
-        for i in 5..5 + n {
-            ex.submit_host(&pics[i as usize % 2], &d, i).map_err(e2s)?;
-            ex.collect_frame(i, &mut sink).map_err(e2s)?;
-            sink.clear();
-        }
-        let seq = n as f64 / t0.elapsed().as_secs_f64();
-        let t0 = Instant::now();
-        let first = 5 + n;
-        ex.submit_host(&pics[first as usize % 2], &d, first).map_err(e2s)?;
-        for i in first + 1..first + n {
-            ex.submit_host(&pics[i as usize % 2], &d, i).map_err(e2s)?;
-            ex.collect_frame(i - 1, &mut sink).map_err(e2s)?;
-            sink.clear();
-        }
-        ex.collect_frame(first + n - 1, &mut sink).map_err(e2s)?;
-        let piped = n as f64 / t0.elapsed().as_secs_f64();
-        let mut dps = [DevicePicture::new(dev, g).map_err(e2s)?, DevicePicture::new(dev, g).map_err(e2s)?];
-        for (dp, p) in dps.iter_mut().zip(&pics) {
-            dp.upload(p).map_err(e2s)?;
-        }
-        let mut exd = CudaMotion::new(dev, &o, g).map_err(e2s)?;
-        let t0 = Instant::now();
-        for i in 0..n {
-            let p = dps[i as usize % 2].picture();
-            exd.submit_device(&p, &p, i).map_err(e2s)?;
-            exd.collect_frame(i, &mut sink).map_err(e2s)?;
-            sink.clear();
-        }
-        let resident = n as f64 / t0.elapsed().as_secs_f64();
+        let pairs = [(pics[0].clone(), d.clone()), (pics[1].clone(), d.clone())];
+        let [seq, piped, resident] = timed_fps(&mut ex, dev, &pairs, n)?;
         let mut cpu = cpu_motion(&o, g);
         let m = (n / 10).max(5);
         let t0 = Instant::now();
@@ -1664,8 +1684,8 @@ mod adm_check {
         x.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
         // Every slot of the ring holds a frame: one more is refused, not
         // silently overwritten.
-        for k in 0..RING {
-            x.submit_host(&frames[k].0, &frames[k].1, 100 + k as u32).map_err(e2s)?;
+        for (k, (r, d)) in frames.iter().take(RING).enumerate() {
+            x.submit_host(r, d, 100 + k as u32).map_err(e2s)?;
         }
         let refused = x.submit_host(&frames[RING].0, &frames[RING].1, 100 + RING as u32).is_err();
         let mut scratch = FeatureSink::new();
@@ -1776,37 +1796,7 @@ mod adm_check {
             let d = distort(&r, 6);
             let mut sink = FeatureSink::new();
             let mut x = CudaAdm::new(dev, &o, g).map_err(e2s)?;
-            for i in 0..3 {
-                x.submit_host(&r, &d, i).map_err(e2s)?;
-                x.collect_frame(i, &mut sink).map_err(e2s)?;
-            }
-            sink.clear();
-            let t0 = Instant::now();
-            for i in 0..n {
-                x.submit_host(&r, &d, i).map_err(e2s)?;
-                x.collect_frame(i, &mut sink).map_err(e2s)?;
-                sink.clear();
-            }
-            let seq = n as f64 / t0.elapsed().as_secs_f64();
-            let t0 = Instant::now();
-            x.submit_host(&r, &d, 0).map_err(e2s)?;
-            for i in 1..n {
-                x.submit_host(&r, &d, i).map_err(e2s)?;
-                x.collect_frame(i - 1, &mut sink).map_err(e2s)?;
-                sink.clear();
-            }
-            x.collect_frame(n - 1, &mut sink).map_err(e2s)?;
-            let piped = n as f64 / t0.elapsed().as_secs_f64();
-            let (mut dr, mut dd) = (DevicePicture::new(dev, g).map_err(e2s)?, DevicePicture::new(dev, g).map_err(e2s)?);
-            dr.upload(&r).map_err(e2s)?;
-            dd.upload(&d).map_err(e2s)?;
-            let t0 = Instant::now();
-            for i in 0..n {
-                x.submit_device(&dr.picture(), &dd.picture(), i).map_err(e2s)?;
-                x.collect_frame(i, &mut sink).map_err(e2s)?;
-                sink.clear();
-            }
-            let resident = n as f64 / t0.elapsed().as_secs_f64();
+            let [seq, piped, resident] = timed_fps(&mut x, dev, &[(r.clone(), d.clone())], n)?;
             let mut c = cpu(&o, g)?;
             let m = 5;
             let t0 = Instant::now();

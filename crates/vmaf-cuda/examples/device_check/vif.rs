@@ -307,8 +307,8 @@ fn vif_device_input_and_pipeline(t: &mut Table, dev: &CudaDevice) -> Result<(), 
     ex.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
     // Every slot of the ring holds a frame: one more is refused, not
     // silently overwritten.
-    for k in 0..RING {
-        ex.submit_host(&frames[k].0, &frames[k].1, 100 + k as u32).map_err(e2s)?;
+    for (k, (r, d)) in frames.iter().take(RING).enumerate() {
+        ex.submit_host(r, d, 100 + k as u32).map_err(e2s)?;
     }
     let refused = ex.submit_host(&frames[RING].0, &frames[RING].1, 100 + RING as u32).is_err();
     let mut scratch = FeatureSink::new();
@@ -378,43 +378,10 @@ fn vif_throughput(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
         let g = Geometry::new(w, h, ChromaSampling::Cs420, bpc).map_err(e2s)?;
         let r = picture(g, Fill::Random(31));
         let d = distort(&r, 32);
-        let mut sink = FeatureSink::new();
         let mut ex = CudaVif::new(dev, &o, g).map_err(e2s)?;
-        for i in 0..5 {
-            ex.submit_host(&r, &d, i).map_err(e2s)?;
-            ex.collect_frame(i, &mut sink).map_err(e2s)?;
-        }
-        sink.clear();
-        let t0 = Instant::now();
-        for i in 0..n {
-            ex.submit_host(&r, &d, i).map_err(e2s)?;
-            ex.collect_frame(i, &mut sink).map_err(e2s)?;
-            sink.clear();
-        }
-        let seq = n as f64 / t0.elapsed().as_secs_f64();
-        let t0 = Instant::now();
-        ex.submit_host(&r, &d, 0).map_err(e2s)?;
-        for i in 1..n {
-            ex.submit_host(&r, &d, i).map_err(e2s)?;
-            ex.collect_frame(i - 1, &mut sink).map_err(e2s)?;
-            sink.clear();
-        }
-        ex.collect_frame(n - 1, &mut sink).map_err(e2s)?;
-        let piped = n as f64 / t0.elapsed().as_secs_f64();
-        let (mut dr, mut dd) = (DevicePicture::new(dev, g).map_err(e2s)?, DevicePicture::new(dev, g).map_err(e2s)?);
-        dr.upload(&r).map_err(e2s)?;
-        dd.upload(&d).map_err(e2s)?;
-        // Device input, two frames in flight: close to the kernels' own
-        // time per frame.
-        let t0 = Instant::now();
-        ex.submit_device(&dr.picture(), &dd.picture(), 0).map_err(e2s)?;
-        for i in 1..n {
-            ex.submit_device(&dr.picture(), &dd.picture(), i).map_err(e2s)?;
-            ex.collect_frame(i - 1, &mut sink).map_err(e2s)?;
-            sink.clear();
-        }
-        ex.collect_frame(n - 1, &mut sink).map_err(e2s)?;
-        let resident = t0.elapsed().as_secs_f64() / n as f64;
+        // Device input, pipelined: close to the kernels' own time per frame.
+        let [seq, piped, resident_fps] = timed_fps(&mut ex, dev, &[(r, d)], n)?;
+        let resident = 1.0 / resident_fps;
         t.info(
             format!("fps vif {label}"),
             format!(
