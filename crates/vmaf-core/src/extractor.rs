@@ -109,11 +109,11 @@ pub trait Extractor: Send {
         Ok(())
     }
 
-    /// Whether `collect(i)` may be called after `submit(i + 1)` up to
-    /// `submit(i + 3)`: the extractor keeps at least four frames in flight.
-    /// When every extractor of an inline run says so, the engine submits
-    /// three frames ahead of the one it collects, so that a device computes
-    /// while the caller reads and uploads the next ones.
+    /// Whether `collect(i)` may be called after `submit(i + 1)` and
+    /// `submit(i + 2)`: the extractor keeps at least three frames in
+    /// flight. When every extractor of a single-threaded run says so, the
+    /// engine submits two frames ahead of the one it collects, so that a
+    /// device computes while the caller reads and uploads the next ones.
     fn deferred_collect(&self) -> bool {
         false
     }

@@ -24,8 +24,8 @@
 //! 4. The first `collect` of frame `i` waits for `done` (the one host wait);
 //!    every later `collect` of `i` finds it complete.
 //!
-//! With [`RING`] = 4 slots and an engine that submits frames `i+1` to
-//! `i+3` before collecting frame `i`, uploads overlap kernels, and the host
+//! With [`RING`] = 3 slots and an engine that submits frames `i+1` and
+//! `i+2` before collecting frame `i`, uploads overlap kernels, and the host
 //! packs the next frame while the device computes the earlier ones. A slot
 //! is reused only after its frame was waited for, which also proves that
 //! its staging upload has finished.
@@ -42,9 +42,10 @@ use crate::device::{CudaDevice, DeviceBuffer, Event, PinnedBuffer, Stream};
 use crate::pack::{PackPool, Rows};
 use crate::picture::{CudaPicture, CudaPlane};
 
-/// Frames a session can have in flight: the engine submits three frames
-/// ahead of the one it collects (`vmaf`'s engine look-ahead plus one).
-pub const RING: usize = 4;
+/// Frames a session can have in flight: the engine submits two frames
+/// ahead of the one it collects (one computing, one uploading, one being
+/// waited for).
+pub const RING: usize = 3;
 
 /// Which planes the extractors of a session read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -281,10 +281,10 @@ impl Drop for Threads {
 }
 
 /// Frames submitted ahead of the one collected, in the inline mode with
-/// look-ahead. The device's latency per frame (upload, kernels, the wait)
-/// is longer than the host's work per frame: with one frame ahead the two
-/// add up instead of overlapping, and a third absorbs the jitter of both.
-pub(crate) const LOOKAHEAD: usize = 3;
+/// look-ahead. Two: the device's latency per frame (upload, kernels, the
+/// wait) is longer than the host's work per frame, and with one frame ahead
+/// the two add up instead of overlapping.
+const LOOKAHEAD: usize = 2;
 
 enum Mode {
     /// Scoring on the caller's thread: one instance per config, in config
@@ -1161,20 +1161,16 @@ mod tests {
             }
             want.extend(["f1".to_owned(), "f2".to_owned()]);
             assert_eq!(plain_log, want);
-            // With it, frames i + 1 ..= i + LOOKAHEAD are submitted before
-            // frame i is collected.
-            let ahead = LOOKAHEAD as u32;
-            let mut want = Vec::new();
-            for i in 0..ahead.min(frames) {
+            // With it, frames i + 1 and i + 2 are submitted before frame i
+            // is collected.
+            let mut want = calls(0, 's');
+            want.extend(calls(1, 's'));
+            for i in 2..frames {
                 want.extend(calls(i, 's'));
+                want.extend(calls(i - 2, 'c'));
             }
-            for i in ahead..frames {
-                want.extend(calls(i, 's'));
-                want.extend(calls(i - ahead, 'c'));
-            }
-            for i in frames.saturating_sub(ahead)..frames {
-                want.extend(calls(i, 'c'));
-            }
+            want.extend(calls(frames - 2, 'c'));
+            want.extend(calls(frames - 1, 'c'));
             want.extend(["f1".to_owned(), "f2".to_owned()]);
             assert_eq!(ahead_log, want);
         }
