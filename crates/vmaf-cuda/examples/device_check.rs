@@ -380,6 +380,30 @@ fn timed_fps(ex: &mut dyn CudaFrames, dev: &CudaDevice, pics: &[(Picture, Pictur
     Ok(fps)
 }
 
+/// Scores `frames` pipelined (frame i + 1 submitted before frame i is
+/// collected) and returns what was collected; then fills every slot of the
+/// ring and reports whether one frame more is refused rather than silently
+/// overwriting one in flight (those frames are collected and dropped).
+fn pipelined_ring(ex: &mut dyn CudaFrames, frames: &[(Picture, Picture)]) -> Result<(FeatureSink, bool), String> {
+    let mut sink = FeatureSink::new();
+    for (i, (r, d)) in frames.iter().enumerate() {
+        ex.host(r, d, i as u32).map_err(e2s)?;
+        if i > 0 {
+            ex.collect_one(i as u32 - 1, &mut sink).map_err(e2s)?;
+        }
+    }
+    ex.collect_one(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
+    for (k, (r, d)) in frames.iter().take(RING).enumerate() {
+        ex.host(r, d, 100 + k as u32).map_err(e2s)?;
+    }
+    let refused = ex.host(&frames[RING].0, &frames[RING].1, 100 + RING as u32).is_err();
+    let mut scratch = FeatureSink::new();
+    for k in 0..RING {
+        ex.collect_one(100 + k as u32, &mut scratch).map_err(e2s)?;
+    }
+    Ok((sink, refused))
+}
+
 fn psnr_options(opts: &[(&str, &str)]) -> Options {
     Options::parse("psnr", vmaf_cuda::features::psnr::SPEC.options, opts.iter().copied()).expect("valid psnr options")
 }
@@ -569,24 +593,7 @@ fn parity_pipelined(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
         .collect();
     let want = run_extractor(&mut *cpu_psnr(&o, g), &frames)?;
     let mut ex = CudaPsnr::new(dev, &o, g).map_err(e2s)?;
-    let mut sink = FeatureSink::new();
-    for (i, (r, d)) in frames.iter().enumerate() {
-        ex.submit_host(r, d, i as u32).map_err(e2s)?;
-        if i > 0 {
-            ex.collect_frame(i as u32 - 1, &mut sink).map_err(e2s)?;
-        }
-    }
-    ex.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
-    // Every slot of the ring holds a frame: one more is refused, not
-    // silently overwritten.
-    for (k, (r, d)) in frames.iter().take(RING).enumerate() {
-        ex.submit_host(r, d, 100 + k as u32).map_err(e2s)?;
-    }
-    let refused = ex.submit_host(&frames[RING].0, &frames[RING].1, 100 + RING as u32).is_err();
-    let mut scratch = FeatureSink::new();
-    for k in 0..RING {
-        ex.collect_frame(100 + k as u32, &mut scratch).map_err(e2s)?;
-    }
+    let (sink, refused) = pipelined_ring(&mut ex, &frames)?;
     ex.flush(&mut FeatureSink::new()).map_err(e2s)?;
     let got: Vec<(u16, u32, u64)> = sink.entries().iter().map(|e| (e.slot, e.index, e.value.to_bits())).collect();
     let want_entries: Vec<_> = want.iter().filter(|e| e.0 < 1000).copied().collect();
@@ -1674,24 +1681,7 @@ mod adm_check {
             .collect();
         let want = cpu_values(&o, g, &frames)?;
         let mut x = CudaAdm::new(dev, &o, g).map_err(e2s)?;
-        let mut sink = FeatureSink::new();
-        for (i, (r, d)) in frames.iter().enumerate() {
-            x.submit_host(r, d, i as u32).map_err(e2s)?;
-            if i > 0 {
-                x.collect_frame(i as u32 - 1, &mut sink).map_err(e2s)?;
-            }
-        }
-        x.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
-        // Every slot of the ring holds a frame: one more is refused, not
-        // silently overwritten.
-        for (k, (r, d)) in frames.iter().take(RING).enumerate() {
-            x.submit_host(r, d, 100 + k as u32).map_err(e2s)?;
-        }
-        let refused = x.submit_host(&frames[RING].0, &frames[RING].1, 100 + RING as u32).is_err();
-        let mut scratch = FeatureSink::new();
-        for k in 0..RING {
-            x.collect_frame(100 + k as u32, &mut scratch).map_err(e2s)?;
-        }
+        let (sink, refused) = pipelined_ring(&mut x, &frames)?;
         let got = values(&sink);
         t.check(
             format!("adm parity pipelined ({RING}-slot ring, 12 frames 720p 10-bit)"),

@@ -297,24 +297,7 @@ fn vif_device_input_and_pipeline(t: &mut Table, dev: &CudaDevice) -> Result<(), 
         cpu.collect(i as u32, &mut want).map_err(e2s)?;
     }
     let mut ex = CudaVif::new(dev, &o, g).map_err(e2s)?;
-    let mut sink = FeatureSink::new();
-    for (i, (r, d)) in frames.iter().enumerate() {
-        ex.submit_host(r, d, i as u32).map_err(e2s)?;
-        if i > 0 {
-            ex.collect_frame(i as u32 - 1, &mut sink).map_err(e2s)?;
-        }
-    }
-    ex.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
-    // Every slot of the ring holds a frame: one more is refused, not
-    // silently overwritten.
-    for (k, (r, d)) in frames.iter().take(RING).enumerate() {
-        ex.submit_host(r, d, 100 + k as u32).map_err(e2s)?;
-    }
-    let refused = ex.submit_host(&frames[RING].0, &frames[RING].1, 100 + RING as u32).is_err();
-    let mut scratch = FeatureSink::new();
-    for k in 0..RING {
-        ex.collect_frame(100 + k as u32, &mut scratch).map_err(e2s)?;
-    }
+    let (sink, refused) = pipelined_ring(&mut ex, &frames)?;
     let same_values = entries(&sink) == entries(&want);
     t.check(
         format!("vif parity pipelined ({RING}-slot ring, 12 frames 720p 10-bit)"),
