@@ -45,6 +45,17 @@ pub fn detect_cpu_level() -> CpuLevel {
     }
 }
 
+/// Whether this is an Intel CPU: some kernels pick between two equivalent
+/// instruction sequences by vendor, where measurements disagree.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn cpu_vendor_is_intel() -> bool {
+    // SAFETY: leaf 0 of `cpuid` exists on every x86-64 CPU (the intrinsic
+    // is safe in newer Rust, unsafe in the oldest this crate supports).
+    #[allow(unused_unsafe)]
+    let id = unsafe { std::arch::x86_64::__cpuid(0) };
+    [id.ebx, id.edx, id.ecx].iter().flat_map(|r| r.to_le_bytes()).eq(*b"GenuineIntel")
+}
+
 /// Parses a level name as `VMAF_CPU_LEVEL` and `--cpu-level` spell it.
 pub fn parse_cpu_level(s: &str) -> Option<CpuLevel> {
     Some(match s.to_ascii_lowercase().as_str() {

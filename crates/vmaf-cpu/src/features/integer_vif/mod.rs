@@ -385,7 +385,7 @@ pub(crate) struct Work {
     images: [[Vec<u16>; 2]; 3],
     scalar: scalar::Buffers,
     #[cfg(target_arch = "x86_64")]
-    simd: x86::Buffers,
+    pub(crate) simd: x86::Buffers,
 }
 
 impl Work {

@@ -138,10 +138,15 @@ where
     let dp: Plane<T> = plane(w, h, stride, &mut |x, y| T::try_from(d[y * w + x]).unwrap());
     let mut scalar = Work::new(w, h, bpc, gain, CpuLevel::Scalar);
     let want = scalar.compute(&rp, &dp, false);
-    for level in [CpuLevel::Avx2, CpuLevel::Avx512] {
+    // AVX-512 twice: with the fused multiply-add and with the split one.
+    for (level, fused) in [(CpuLevel::Avx2, false), (CpuLevel::Avx512, false), (CpuLevel::Avx512, true)] {
         let mut simd = Work::new(w, h, bpc, gain, level);
+        #[cfg(target_arch = "x86_64")]
+        {
+            simd.simd.fused = fused;
+        }
         let got = simd.compute(&rp, &dp, false);
-        assert_eq!(got, want, "{what}: {w}x{h} {bpc}-bit gain {gain} {level:?}");
+        assert_eq!(got, want, "{what}: {w}x{h} {bpc}-bit gain {gain} {level:?} fused {fused}");
         assert_eq!(simd.images, scalar.images, "{what}: {w}x{h} {bpc}-bit decimated pictures {level:?}");
     }
 }

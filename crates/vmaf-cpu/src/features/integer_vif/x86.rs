@@ -93,13 +93,20 @@ pub(crate) struct Buffers {
     rows: [Vec<i16>; 8],
     /// `vpmaddwd` steps of each scale's filter.
     pairs: [Vec<Pair>; 4],
+    /// Which form of the AVX-512 multiply-add the hot kernels use (see
+    /// `avx512::dot`).
+    pub fused: bool,
 }
 
 impl Buffers {
     /// Buffers for pictures up to `w` wide (0: none).
     pub fn new(w: usize) -> Self {
         let n = if w == 0 { 0 } else { w + 2 * COL_PAD };
-        Buffers { rows: std::array::from_fn(|_| vec![0; n]), pairs: std::array::from_fn(|s| pair_list(FILTERS[s])) }
+        Buffers {
+            rows: std::array::from_fn(|_| vec![0; n]),
+            pairs: std::array::from_fn(|s| pair_list(FILTERS[s])),
+            fused: avx512::fused_is_faster(),
+        }
     }
 }
 
@@ -200,7 +207,7 @@ pub(crate) fn statistic<T: Pixel>(
         unsafe {
             if let (Some(r8), Some(d8)) = (as_u8(&r), as_u8(&d)) {
                 if wide {
-                    avx512::vertical_u8(taps, rows, r8, d8, b32, sh, &mut b.rows);
+                    avx512::vertical_u8(b.fused, taps, rows, r8, d8, b32, sh, &mut b.rows);
                 }
                 vertical_u8(taps, rows, r8, d8, b32, b16, sh, &mut b.rows);
             } else if let (Some(r16), Some(d16)) = (as_u16(&r), as_u16(&d)) {
@@ -226,7 +233,7 @@ pub(crate) fn statistic<T: Pixel>(
         unsafe {
             let pairs = &b.pairs[scale];
             if wide {
-                avx512::horizontal_statistic(pairs, &b.rows, b32, p, &mut sums);
+                avx512::horizontal_statistic(b.fused, pairs, &b.rows, b32, p, &mut sums);
             }
             with_steps!(pairs, horizontal_statistic(pairs, &b.rows, b32, b16, p, &mut sums));
         }
