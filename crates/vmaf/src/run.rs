@@ -5,7 +5,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 use vmaf_core::{Error, Picture, Result};
 
-use crate::io::VideoReader;
+use crate::io::{Indexed, VideoReader};
 use crate::scorer::{Report, Scorer, ScorerBuilder};
 
 /// How much of the streams to score.
@@ -45,10 +45,11 @@ const READ_AHEAD: usize = 2;
 /// Streams of different lengths are scored up to the shorter one, with a
 /// warning through `warn`, as libvmaf does.
 ///
-/// With several worker threads or a GPU backend, each stream is read on a
-/// thread of its own, ahead of the scorer: reading both files in parallel
-/// and overlapping them with scoring is what lets a fast backend keep
-/// busy. Filled pictures are swapped into the scorer's slots (pointer
+/// With several worker threads or a GPU backend, each stream is read on
+/// threads of its own, ahead of the scorer
+/// ([`ScorerBuilder::read_threads`]): reading both files in parallel and
+/// overlapping them with scoring is what lets a fast backend keep busy.
+/// Filled pictures are swapped into the scorer's slots (pointer
 /// swaps, no copy) and the slot's old buffers go back to the reader. With
 /// one CPU thread, reading stays on the calling thread, so the comparison
 /// with libvmaf at one thread is one thread against one.
@@ -61,10 +62,10 @@ pub fn score_streams(
     warn: impl FnMut(&str),
 ) -> Result<Report> {
     check_compatible(reference, distorted)?;
-    let read_ahead = builder.reads_ahead();
+    let read_threads = builder.read_threads();
     let scorer = builder.build()?;
-    if read_ahead {
-        score_read_ahead(reference, distorted, scorer, range, progress, warn)
+    if read_threads > 0 {
+        score_read_ahead(reference, distorted, scorer, range, read_threads, progress, warn)
     } else {
         score_inline(reference, distorted, scorer, range, progress, warn)
     }
@@ -118,24 +119,35 @@ fn score_inline(
     scorer.finish()
 }
 
-/// One stream read on its own thread: filled pictures come back on
-/// `filled` (`None` at the end of the stream, or the read error), and
-/// emptied ones go back on `free`.
-struct ReadAhead {
-    filled: Receiver<Result<Option<Picture>>>,
+/// What a reading thread hands over.
+enum Got {
+    Frame(Picture),
+    /// The end of the stream.
+    End,
+    /// An indexed reader met a frame it cannot read by index (see
+    /// [`Indexed::Irregular`]); the stream goes on sequentially from there.
+    Irregular,
+}
+
+/// One reading thread: filled pictures come back on `filled` (ending with
+/// [`Got::End`], [`Got::Irregular`] or the read error), and emptied ones go
+/// back on `free`.
+struct Lane {
+    filled: Receiver<Result<Got>>,
     free: SyncSender<Picture>,
 }
 
-impl ReadAhead {
+impl Lane {
+    /// Starts a thread calling `read` on its pictures until it reports
+    /// anything but a frame, or the scorer side hangs up.
     fn spawn<'scope>(
         scope: &'scope std::thread::Scope<'scope, '_>,
-        reader: &'scope mut dyn VideoReader,
-        skip: u32,
-    ) -> Result<ReadAhead> {
-        let geometry = reader.geometry();
-        let path = reader.path().to_path_buf();
+        geometry: vmaf_core::Geometry,
+        path: &std::path::Path,
+        mut read: impl FnMut(&mut Picture) -> Result<Indexed> + Send + 'scope,
+    ) -> Result<Lane> {
         let (free_tx, free_rx) = sync_channel::<Picture>(READ_AHEAD + 1);
-        let (filled_tx, filled_rx) = sync_channel::<Result<Option<Picture>>>(READ_AHEAD + 1);
+        let (filled_tx, filled_rx) = sync_channel::<Result<Got>>(READ_AHEAD + 1);
         // Every buffer is allocated here, before the first frame.
         for _ in 0..READ_AHEAD {
             free_tx.send(Picture::try_new(geometry)?).map_err(|_| stopped())?;
@@ -143,35 +155,111 @@ impl ReadAhead {
         std::thread::Builder::new()
             .name("vmaf-reader".into())
             .spawn_scoped(scope, move || {
-                // Ends when the scorer side hangs up (either channel).
-                let mut run = || -> Result<()> {
-                    let mut pic = free_rx.recv().map_err(|_| stopped())?;
-                    for _ in 0..skip {
-                        if !reader.read_frame(&mut pic)? {
-                            break;
-                        }
-                    }
+                let mut run = || -> Result<Got> {
                     loop {
-                        if !reader.read_frame(&mut pic)? {
-                            return Ok(());
+                        let mut pic = free_rx.recv().map_err(|_| stopped())?;
+                        match read(&mut pic)? {
+                            Indexed::Read => filled_tx.send(Ok(Got::Frame(pic))).map_err(|_| stopped())?,
+                            Indexed::End => return Ok(Got::End),
+                            Indexed::Irregular => return Ok(Got::Irregular),
                         }
-                        filled_tx.send(Ok(Some(pic))).map_err(|_| stopped())?;
-                        pic = free_rx.recv().map_err(|_| stopped())?;
                     }
                 };
-                let end = match run() {
-                    Ok(()) => Ok(None),
-                    Err(e) => Err(e),
-                };
-                let _ = filled_tx.send(end);
+                let _ = filled_tx.send(run());
             })
             .map_err(|e| Error::io(path, e))?;
-        Ok(ReadAhead { filled: filled_rx, free: free_tx })
+        Ok(Lane { filled: filled_rx, free: free_tx })
+    }
+
+    /// A thread reading `reader` sequentially, after dropping `skip` frames.
+    fn sequential<'scope>(
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        reader: &'scope mut dyn VideoReader,
+        mut skip: u64,
+    ) -> Result<Lane> {
+        let (geometry, path) = (reader.geometry(), reader.path().to_path_buf());
+        Lane::spawn(scope, geometry, &path, move |pic| {
+            while skip > 0 {
+                skip -= 1;
+                if !reader.read_frame(pic)? {
+                    return Ok(Indexed::End);
+                }
+            }
+            Ok(if reader.read_frame(pic)? { Indexed::Read } else { Indexed::End })
+        })
+    }
+}
+
+/// One stream read ahead of the scorer: by one thread reading it
+/// sequentially, or by several reading every `n`-th frame by index.
+struct ReadAhead<'scope, 'env> {
+    scope: &'scope std::thread::Scope<'scope, 'env>,
+    lanes: Vec<Lane>,
+    /// Frames handed out so far, after the skipped ones.
+    taken: u64,
+    skip: u64,
+    /// The lane the last frame came from, which gets its buffer back.
+    last: usize,
+    /// The sequential reader, kept for an irregular frame while the
+    /// stream is read by index.
+    fallback: Option<&'scope mut dyn VideoReader>,
+}
+
+impl<'scope, 'env> ReadAhead<'scope, 'env> {
+    fn spawn(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        reader: &'scope mut dyn VideoReader,
+        skip: u32,
+        threads: usize,
+    ) -> Result<Self> {
+        let skip = u64::from(skip);
+        let mut ahead = ReadAhead { scope, lanes: Vec::new(), taken: 0, skip, last: 0, fallback: None };
+        match reader.frame_file() {
+            Some(file) if threads > 1 => {
+                let path = reader.path().to_path_buf();
+                for lane in 0..threads as u64 {
+                    let (file, step) = (file.clone(), threads as u64);
+                    let mut n = skip + lane;
+                    ahead.lanes.push(Lane::spawn(scope, reader.geometry(), &path, move |pic| {
+                        let got = file.read(n, pic);
+                        n += step;
+                        got
+                    })?);
+                }
+                ahead.fallback = Some(reader);
+            }
+            _ => ahead.lanes.push(Lane::sequential(scope, reader, skip)?),
+        }
+        Ok(ahead)
     }
 
     /// The next picture, or `None` at the end of the stream.
-    fn next(&self) -> Result<Option<Picture>> {
-        self.filled.recv().map_err(|_| stopped())?
+    fn next(&mut self) -> Result<Option<Picture>> {
+        let lane = (self.taken % self.lanes.len() as u64) as usize;
+        match self.lanes[lane].filled.recv().map_err(|_| stopped())?? {
+            Got::Frame(pic) => {
+                self.taken += 1;
+                self.last = lane;
+                Ok(Some(pic))
+            }
+            Got::End => Ok(None),
+            Got::Irregular => {
+                // Every frame before this one was regular, so the
+                // sequential reader, still at the start, finds this one by
+                // reading through them. Dropping the lanes ends their
+                // threads.
+                let reader = self.fallback.take().ok_or_else(stopped)?;
+                self.lanes.clear();
+                self.lanes.push(Lane::sequential(self.scope, reader, self.skip + self.taken)?);
+                self.next()
+            }
+        }
+    }
+
+    /// Returns an emptied picture to the lane of the last frame.
+    fn give_back(&self, pic: Picture) {
+        // A lane that has ended no longer takes buffers.
+        let _ = self.lanes[self.last].free.send(pic);
     }
 }
 
@@ -184,13 +272,14 @@ fn score_read_ahead(
     distorted: &mut dyn VideoReader,
     mut scorer: Scorer,
     range: StreamRange,
+    threads: usize,
     mut progress: impl FnMut(u32),
     mut warn: impl FnMut(&str),
 ) -> Result<Report> {
     let (ref_msg, dis_msg) = (ended_early(reference, distorted), ended_early(distorted, reference));
     std::thread::scope(|scope| {
-        let r = ReadAhead::spawn(scope, reference, range.skip_reference)?;
-        let d = ReadAhead::spawn(scope, distorted, range.skip_distorted)?;
+        let mut r = ReadAhead::spawn(scope, reference, range.skip_reference, threads)?;
+        let mut d = ReadAhead::spawn(scope, distorted, range.skip_distorted, threads)?;
         loop {
             if range.max_frames != 0 && scorer.frames() >= range.max_frames {
                 break;
@@ -200,9 +289,8 @@ fn score_read_ahead(
                     let (sa, sb) = scorer.frame_slot();
                     std::mem::swap(sa, &mut a);
                     std::mem::swap(sb, &mut b);
-                    // A reader that has ended no longer takes buffers.
-                    let _ = r.free.send(a);
-                    let _ = d.free.send(b);
+                    r.give_back(a);
+                    d.give_back(b);
                 }
                 (None, None) => break,
                 (None, Some(_)) => {
@@ -217,7 +305,7 @@ fn score_read_ahead(
             scorer.commit_frame()?;
             progress(scorer.frames());
         }
-        // Hanging up ends both reading threads before the scope joins them.
+        // Hanging up ends every reading thread before the scope joins them.
         drop((r, d));
         scorer.finish()
     })

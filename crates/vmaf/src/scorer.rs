@@ -216,11 +216,22 @@ impl ScorerBuilder {
         self
     }
 
-    /// Whether [`crate::score_streams`] should read the streams on threads
-    /// of their own: with several workers or a device to keep busy. One
-    /// CPU thread reads and scores on one thread.
-    pub fn reads_ahead(&self) -> bool {
-        self.threads > 1 || self.backend != Backend::Cpu
+    /// How many threads [`crate::score_streams`] reads each stream with.
+    /// 0: on the calling thread, between frames (one CPU thread reads and
+    /// scores on one thread, as libvmaf's one does). Otherwise on threads
+    /// of their own, ahead of the scorer: with several workers or a device
+    /// to keep busy. Above one, frames of a regular file are read by index
+    /// in parallel ([`crate::io::FrameFile`]): 16 workers scoring a fast
+    /// feature take frames faster than one thread copies them out of the
+    /// page cache.
+    pub fn read_threads(&self) -> usize {
+        if self.backend != Backend::Cpu {
+            2
+        } else if self.threads <= 1 {
+            0
+        } else {
+            (self.threads / 4).clamp(1, 4)
+        }
     }
 
     pub fn build(self) -> Result<Scorer> {

@@ -9,6 +9,7 @@
 //! Every error names the file and says what is wrong with it; nothing a
 //! file contains can make a reader panic.
 
+mod indexed;
 mod upshift;
 mod y4m;
 mod yuv;
@@ -17,6 +18,7 @@ use std::fs::File;
 use std::io::{BufReader, Cursor, Read};
 use std::path::Path;
 
+pub use indexed::{FrameFile, Indexed};
 pub use upshift::upshift;
 pub use y4m::{write_y4m_frame, write_y4m_header, Y4mReader};
 pub use yuv::{write_yuv_frame, YuvReader};
@@ -34,6 +36,12 @@ pub trait VideoReader: Send {
     fn read_frame(&mut self, pic: &mut Picture) -> Result<bool>;
     /// Frame rate from the stream header, when it has one.
     fn frame_rate(&self) -> Option<(u32, u32)> {
+        None
+    }
+    /// The stream's frames for reading by index on other threads, when
+    /// it is a regular file (see [`FrameFile`]). Reading through it leaves
+    /// this reader where it was.
+    fn frame_file(&self) -> Option<FrameFile> {
         None
     }
 }
@@ -60,17 +68,20 @@ const READ_AHEAD: usize = 64 << 10;
 /// `raw`'s layout, which is then required.
 pub fn open(path: &Path, raw: Option<RawFormat>) -> Result<Box<dyn VideoReader>> {
     let stdin = path == Path::new("-");
-    let (mut input, file_len): (Box<dyn Read + Send>, Option<u64>) = if stdin {
-        (Box::new(std::io::stdin()), None)
+    let (mut input, file_len, second): (Box<dyn Read + Send>, Option<u64>, Option<File>) = if stdin {
+        (Box::new(std::io::stdin()), None, None)
     } else {
         let f = File::open(path).map_err(|e| Error::io(path, e))?;
         let meta = f.metadata().map_err(|e| Error::io(path, e))?;
         if meta.is_dir() {
             return Err(Error::bad_input(path, "is a directory, not a video file"));
         }
-        // Only a regular file's length says anything about its contents.
+        // Only a regular file's length says anything about its contents,
+        // and only a regular file can be read by position. Without a
+        // second handle the stream is just read sequentially.
         let len = meta.is_file().then_some(meta.len());
-        (Box::new(f), len)
+        let second = if meta.is_file() { f.try_clone().ok() } else { None };
+        (Box::new(f), len, second)
     };
 
     // Sniff the magic with a loop of reads, not one fill_buf: a pipe may
@@ -85,7 +96,11 @@ pub fn open(path: &Path, raw: Option<RawFormat>) -> Result<Box<dyn VideoReader>>
     let input = BufReader::with_capacity(READ_AHEAD, Cursor::new(head[..got].to_vec()).chain(input));
 
     if is_y4m {
-        return Ok(Box::new(Y4mReader::new(input, path.to_path_buf())?));
+        let mut reader = Y4mReader::new(input, path.to_path_buf())?;
+        if let Some(f) = second {
+            reader.index_file(f);
+        }
+        return Ok(Box::new(reader));
     }
     let Some(f) = raw else {
         let msg = if has_y4m_extension(path) {
@@ -112,7 +127,11 @@ pub fn open(path: &Path, raw: Option<RawFormat>) -> Result<Box<dyn VideoReader>>
             ));
         }
     }
-    Ok(Box::new(YuvReader::new(input, path.to_path_buf(), g)))
+    let mut reader = YuvReader::new(input, path.to_path_buf(), g);
+    if let Some(f) = second {
+        reader.index_file(f);
+    }
+    Ok(Box::new(reader))
 }
 
 fn has_y4m_extension(path: &Path) -> bool {

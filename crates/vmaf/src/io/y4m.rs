@@ -16,11 +16,13 @@
 //! libvmaf, 4:2:2 at 8 and 16 bits and any odd size are read as ffmpeg
 //! writes them (chroma `ceil(w/2)` wide).
 
+use std::fs::File;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 use vmaf_core::{ChromaSampling, Error, Geometry, Picture, Result};
 
+use super::indexed::{self, FrameFile};
 use super::{check_sample_range, describe, read_samples, wrong_picture, VideoReader, Y4M_MAGIC};
 
 /// Longest header or FRAME line accepted (without its newline); a longer
@@ -41,6 +43,10 @@ pub struct Y4mReader<R> {
     line: Vec<u8>,
     /// Frames read so far, to say which one is damaged.
     frames: u64,
+    /// Bytes of the stream header, newline included: where frame 0 starts.
+    header_len: u64,
+    /// The stream's frames by index, when it is a regular file.
+    indexed: Option<FrameFile>,
 }
 
 /// How reading a line ended.
@@ -223,7 +229,27 @@ impl<R: BufRead + Send> Y4mReader<R> {
         let header = parse_header(&line).map_err(|m| bad(&m))?;
         let g = header.geometry;
         let skip = if header.alpha { g.width as u64 * g.height as u64 } else { 0 };
-        Ok(Y4mReader { input, path, geometry: header.geometry, rate: header.rate, skip, line, frames: 0 })
+        let header_len = line.len() as u64 + 1;
+        Ok(Y4mReader {
+            input,
+            path,
+            geometry: header.geometry,
+            rate: header.rate,
+            skip,
+            line,
+            frames: 0,
+            header_len,
+            indexed: None,
+        })
+    }
+
+    /// Offers the frames of `file` (the same file as the input, which
+    /// started at its first byte) for reading by index. Streams with an
+    /// alpha plane stay sequential.
+    pub(crate) fn index_file(&mut self, file: File) {
+        if self.skip == 0 && indexed::POSITIONAL {
+            self.indexed = Some(FrameFile::new(file, &self.path, self.geometry, self.header_len, indexed::Y4M_FRAME));
+        }
     }
 
     /// The error for a frame that ends early.
@@ -245,6 +271,9 @@ impl<R: BufRead + Send> VideoReader for Y4mReader<R> {
     }
     fn frame_rate(&self) -> Option<(u32, u32)> {
         self.rate
+    }
+    fn frame_file(&self) -> Option<FrameFile> {
+        self.indexed.clone()
     }
 
     fn read_frame(&mut self, pic: &mut Picture) -> Result<bool> {

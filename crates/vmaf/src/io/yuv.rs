@@ -3,11 +3,13 @@
 //! endian, as ffmpeg's `yuv420p10le` and friends write them; chroma planes
 //! of odd sizes are `ceil(w/2)` wide, as ffmpeg writes them.
 
+use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use vmaf_core::{Error, Geometry, Picture, PictureData, Result};
 
+use super::indexed::{self, FrameFile};
 use super::{check_sample_range, describe, read_samples, wrong_picture, VideoReader};
 
 /// Streaming raw YUV reader.
@@ -17,6 +19,8 @@ pub struct YuvReader<R> {
     geometry: Geometry,
     /// Frames read so far, to say which one is damaged.
     frames: u64,
+    /// The stream's frames by index, when it is a regular file.
+    indexed: Option<FrameFile>,
 }
 
 impl<R: Read + Send> YuvReader<R> {
@@ -24,7 +28,15 @@ impl<R: Read + Send> YuvReader<R> {
     /// in messages. Reads go straight into the pictures, so `input` need
     /// not be buffered.
     pub fn new(input: R, path: PathBuf, geometry: Geometry) -> Self {
-        YuvReader { input, path, geometry, frames: 0 }
+        YuvReader { input, path, geometry, frames: 0, indexed: None }
+    }
+
+    /// Offers the frames of `file` (the same file as the input, which
+    /// started at its first byte) for reading by index.
+    pub(crate) fn index_file(&mut self, file: File) {
+        if indexed::POSITIONAL {
+            self.indexed = Some(FrameFile::new(file, &self.path, self.geometry, 0, b""));
+        }
     }
 }
 
@@ -34,6 +46,9 @@ impl<R: Read + Send> VideoReader for YuvReader<R> {
     }
     fn path(&self) -> &Path {
         &self.path
+    }
+    fn frame_file(&self) -> Option<FrameFile> {
+        self.indexed.clone()
     }
     fn read_frame(&mut self, pic: &mut Picture) -> Result<bool> {
         if *pic.geometry() != self.geometry {
