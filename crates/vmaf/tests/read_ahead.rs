@@ -48,27 +48,38 @@ fn reader(data: &[u8], name: &str) -> Y4mReader<Cursor<Vec<u8>>> {
 
 /// Scores `r` against `d` with `threads` workers; the frame count, every
 /// psnr value, and the warnings.
-fn run(r: &[u8], d: &[u8], threads: usize, range: StreamRange) -> vmaf::Result<(u32, Vec<u64>, Vec<String>)> {
+fn run(r: &[u8], d: &[u8], threads: usize, range: StreamRange) -> vmaf::Result<Outcome> {
     let b = Scorer::builder(geometry()).feature("psnr", &[]).unwrap().threads(threads);
     assert_eq!(b.read_threads() > 0, threads > 1);
     let (mut ra, mut da) = (reader(r, "ref.y4m"), reader(d, "dis.y4m"));
     let mut warnings = Vec::new();
     let rep = score_streams(&mut ra, &mut da, b, range, |_| {}, |w| warnings.push(w.to_string()))?;
+    Ok(outcome(&rep, warnings))
+}
+
+/// What a run produced: the frame count, every value (as bits), the
+/// warnings.
+type Outcome = (u32, Vec<u64>, Vec<String>);
+
+fn outcome(rep: &vmaf::Report, warnings: Vec<String>) -> Outcome {
     let c = &rep.collector;
     let values =
         c.ids().flat_map(|id| (0..rep.frames).map(move |i| c.get(id, i).map_or(u64::MAX, f64::to_bits))).collect();
-    Ok((rep.frames, values, warnings))
+    (rep.frames, values, warnings)
 }
+
+/// Frame ranges every reading path is held to.
+const RANGES: [StreamRange; 4] = [
+    StreamRange { skip_reference: 0, skip_distorted: 0, max_frames: 0 },
+    StreamRange { skip_reference: 1, skip_distorted: 2, max_frames: 0 },
+    StreamRange { skip_reference: 0, skip_distorted: 0, max_frames: 4 },
+    StreamRange { skip_reference: 3, skip_distorted: 0, max_frames: 2 },
+];
 
 #[test]
 fn same_scores_and_ranges_as_inline_reading() {
     let (r, d) = (stream(0..9), stream(100..109));
-    for range in [
-        StreamRange::default(),
-        StreamRange { skip_reference: 1, skip_distorted: 2, max_frames: 0 },
-        StreamRange { skip_reference: 0, skip_distorted: 0, max_frames: 4 },
-        StreamRange { skip_reference: 3, skip_distorted: 0, max_frames: 2 },
-    ] {
+    for range in RANGES {
         let inline = run(&r, &d, 1, range).unwrap();
         for threads in [2, 3] {
             assert_eq!(run(&r, &d, threads, range).unwrap(), inline, "{range:?}, {threads} threads");
@@ -124,13 +135,8 @@ fn run_files(
     let strip = |m: String| m.replace(&dir.path().display().to_string(), "DIR");
     let rep = score_streams(&mut *ra, &mut *da, b, range, |_| {}, |w| warnings.push(strip(w.to_string())))
         .map_err(|e| strip(e.to_string()))?;
-    let c = &rep.collector;
-    let values =
-        c.ids().flat_map(|id| (0..rep.frames).map(move |i| c.get(id, i).map_or(u64::MAX, f64::to_bits))).collect();
-    Ok((rep.frames, values, warnings))
+    Ok(outcome(&rep, warnings))
 }
-
-type Outcome = (u32, Vec<u64>, Vec<String>);
 
 /// Every thread count against inline reading: 0 and 1 read inline, 2..7
 /// with one reader per stream, 8 and 9 with two per stream, 16 with four.
@@ -150,13 +156,8 @@ fn same_at_every_thread_count(
 #[test]
 fn indexed_reading_gives_the_same_scores_and_ranges() {
     let (r, d) = (stream(0..11), stream(100..111));
-    for range in [
-        StreamRange::default(),
-        StreamRange { skip_reference: 1, skip_distorted: 2, max_frames: 0 },
-        StreamRange { skip_reference: 0, skip_distorted: 0, max_frames: 5 },
-        StreamRange { skip_reference: 3, skip_distorted: 0, max_frames: 2 },
-        StreamRange { skip_reference: 20, skip_distorted: 0, max_frames: 0 },
-    ] {
+    let past_the_end = StreamRange { skip_reference: 20, skip_distorted: 0, max_frames: 0 };
+    for range in RANGES.into_iter().chain([past_the_end]) {
         // Skipping past the end is an error ("no frames"), the same one.
         let got = same_at_every_thread_count(&r, &d, range, None);
         assert_eq!(got.is_err(), range.skip_reference > 11, "{range:?}: {got:?}");
