@@ -39,7 +39,7 @@ use std::time::Instant;
 use vmaf::{Backend, ChromaSampling, FeatureCollector, Geometry, Picture, PictureData, Report, Scorer};
 use vmaf_core::{CpuLevel, CreateArgs, Extractor, FeatureSink, FramePair, Options};
 use vmaf_cuda::features::RING;
-use vmaf_cuda::{CudaDevice, CudaMotion, CudaPsnr, DevicePicture};
+use vmaf_cuda::{CudaDevice, CudaFeature, CudaMotion, CudaPsnr, DevicePicture};
 
 #[path = "device_check/vif.rs"]
 mod vif;
@@ -298,41 +298,12 @@ fn same(a: &FeatureCollector, b: &FeatureCollector) -> Result<usize, String> {
 
 // ------------------------------------------------------------------- timing
 
-/// What the per-extractor timing loops use of a CUDA extractor.
-trait CudaFrames {
-    fn host(&mut self, r: &Picture, d: &Picture, i: u32) -> vmaf::Result<()>;
-    fn device(&mut self, r: &vmaf_cuda::CudaPicture<'_>, d: &vmaf_cuda::CudaPicture<'_>, i: u32) -> vmaf::Result<()>;
-    fn collect_one(&mut self, i: u32, sink: &mut FeatureSink) -> vmaf::Result<()>;
-}
-
-macro_rules! cuda_frames {
-    ($($t:ty),*) => {$(
-        impl CudaFrames for $t {
-            fn host(&mut self, r: &Picture, d: &Picture, i: u32) -> vmaf::Result<()> {
-                self.submit_host(r, d, i)
-            }
-            fn device(
-                &mut self,
-                r: &vmaf_cuda::CudaPicture<'_>,
-                d: &vmaf_cuda::CudaPicture<'_>,
-                i: u32,
-            ) -> vmaf::Result<()> {
-                self.submit_device(r, d, i)
-            }
-            fn collect_one(&mut self, i: u32, sink: &mut FeatureSink) -> vmaf::Result<()> {
-                self.collect_frame(i, sink)
-            }
-        }
-    )*};
-}
-cuda_frames!(CudaPsnr, vmaf_cuda::CudaVif, vmaf_cuda::CudaAdm, CudaMotion);
-
 /// Frames/s of `ex` over `n` frames cycling through `pics`, after a
 /// warm-up: [one frame at a time from host pictures, pipelined from host
 /// pictures (frame i + 1 submitted before frame i is collected), pipelined
 /// from pictures already on the device]. Indices run on from 0 across the
 /// three, as motion needs.
-fn timed_fps(ex: &mut dyn CudaFrames, dev: &CudaDevice, pics: &[(Picture, Picture)], n: u32) -> Result<[f64; 3], String> {
+fn timed_fps(ex: &mut dyn CudaFeature, dev: &CudaDevice, pics: &[(Picture, Picture)], n: u32) -> Result<[f64; 3], String> {
     let g = *pics[0].0.geometry();
     let mut dpics = Vec::with_capacity(pics.len());
     for (r, d) in pics {
@@ -345,15 +316,15 @@ fn timed_fps(ex: &mut dyn CudaFrames, dev: &CudaDevice, pics: &[(Picture, Pictur
     let mut next = 0u32;
     let k = |i: u32| i as usize % pics.len();
     for _ in 0..5 {
-        ex.host(&pics[k(next)].0, &pics[k(next)].1, next).map_err(e2s)?;
-        ex.collect_one(next, &mut sink).map_err(e2s)?;
+        ex.submit_host(&pics[k(next)].0, &pics[k(next)].1, next).map_err(e2s)?;
+        ex.collect_frame(next, &mut sink).map_err(e2s)?;
         next += 1;
     }
     let mut fps = [0.0; 3];
     let t0 = Instant::now();
     for _ in 0..n {
-        ex.host(&pics[k(next)].0, &pics[k(next)].1, next).map_err(e2s)?;
-        ex.collect_one(next, &mut sink).map_err(e2s)?;
+        ex.submit_host(&pics[k(next)].0, &pics[k(next)].1, next).map_err(e2s)?;
+        ex.collect_frame(next, &mut sink).map_err(e2s)?;
         sink.clear();
         next += 1;
     }
@@ -363,16 +334,16 @@ fn timed_fps(ex: &mut dyn CudaFrames, dev: &CudaDevice, pics: &[(Picture, Pictur
         let first = next;
         for i in first..first + n {
             if mode == 1 {
-                ex.host(&pics[k(i)].0, &pics[k(i)].1, i).map_err(e2s)?;
+                ex.submit_host(&pics[k(i)].0, &pics[k(i)].1, i).map_err(e2s)?;
             } else {
-                ex.device(&dpics[k(i)].0.picture(), &dpics[k(i)].1.picture(), i).map_err(e2s)?;
+                ex.submit_device(&dpics[k(i)].0.picture(), &dpics[k(i)].1.picture(), i).map_err(e2s)?;
             }
             if i > first {
-                ex.collect_one(i - 1, &mut sink).map_err(e2s)?;
+                ex.collect_frame(i - 1, &mut sink).map_err(e2s)?;
                 sink.clear();
             }
         }
-        ex.collect_one(first + n - 1, &mut sink).map_err(e2s)?;
+        ex.collect_frame(first + n - 1, &mut sink).map_err(e2s)?;
         sink.clear();
         next = first + n;
         *out = n as f64 / t0.elapsed().as_secs_f64();
@@ -384,22 +355,22 @@ fn timed_fps(ex: &mut dyn CudaFrames, dev: &CudaDevice, pics: &[(Picture, Pictur
 /// collected) and returns what was collected; then fills every slot of the
 /// ring and reports whether one frame more is refused rather than silently
 /// overwriting one in flight (those frames are collected and dropped).
-fn pipelined_ring(ex: &mut dyn CudaFrames, frames: &[(Picture, Picture)]) -> Result<(FeatureSink, bool), String> {
+fn pipelined_ring(ex: &mut dyn CudaFeature, frames: &[(Picture, Picture)]) -> Result<(FeatureSink, bool), String> {
     let mut sink = FeatureSink::new();
     for (i, (r, d)) in frames.iter().enumerate() {
-        ex.host(r, d, i as u32).map_err(e2s)?;
+        ex.submit_host(r, d, i as u32).map_err(e2s)?;
         if i > 0 {
-            ex.collect_one(i as u32 - 1, &mut sink).map_err(e2s)?;
+            ex.collect_frame(i as u32 - 1, &mut sink).map_err(e2s)?;
         }
     }
-    ex.collect_one(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
+    ex.collect_frame(frames.len() as u32 - 1, &mut sink).map_err(e2s)?;
     for (k, (r, d)) in frames.iter().take(RING).enumerate() {
-        ex.host(r, d, 100 + k as u32).map_err(e2s)?;
+        ex.submit_host(r, d, 100 + k as u32).map_err(e2s)?;
     }
-    let refused = ex.host(&frames[RING].0, &frames[RING].1, 100 + RING as u32).is_err();
+    let refused = ex.submit_host(&frames[RING].0, &frames[RING].1, 100 + RING as u32).is_err();
     let mut scratch = FeatureSink::new();
     for k in 0..RING {
-        ex.collect_one(100 + k as u32, &mut scratch).map_err(e2s)?;
+        ex.collect_frame(100 + k as u32, &mut scratch).map_err(e2s)?;
     }
     Ok((sink, refused))
 }

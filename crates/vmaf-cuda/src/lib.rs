@@ -32,6 +32,7 @@ pub use device::{CounterSnapshot, CudaDevice};
 pub use fault::injection;
 pub use fault::FaultPlan;
 pub use features::adm::CudaAdm;
+pub use features::{CudaFeature, Frame};
 pub use features::motion::CudaMotion;
 pub use features::psnr::CudaPsnr;
 pub use features::vif::CudaVif;

@@ -5,14 +5,18 @@
 //! [`Member`] is what every one of them holds of its scorer's frame
 //! session: the bookkeeping of submitting a frame, enqueueing on its own
 //! stream and waiting for the frame is the same for all of them, so it is
-//! written once here.
+//! written once here. So is what they offer callers ([`CudaFeature`]:
+//! frames from host or device memory, collecting by index) and their
+//! [`vmaf_core::Extractor`] and `Drop` impls ([`cuda_extractor!`]): each
+//! module writes only what it enqueues for a frame and how it reads the
+//! result.
 
 pub mod adm;
 pub mod motion;
 pub mod psnr;
 pub mod vif;
 
-use vmaf_core::{Error, Picture, Result};
+use vmaf_core::{Error, FeatureSink, Geometry, Picture, Result};
 
 use crate::device::{CudaDevice, Stream};
 use crate::picture::CudaPicture;
@@ -21,6 +25,91 @@ use crate::session::{FrameInput, FrameSession, Planes};
 /// Frames a CUDA extractor can have in flight (the slots of the scorer's
 /// [`crate::session::FrameSession`]).
 pub use crate::session::RING;
+
+/// A frame's two pictures, where they are.
+#[derive(Clone, Copy)]
+pub enum Frame<'a> {
+    /// In host memory: the session uploads them, once for all extractors.
+    Host(&'a Picture, &'a Picture),
+    /// Already in device memory (see [`CudaPicture::from_raw`] for what
+    /// the caller guarantees): nothing is copied to the device.
+    Device(&'a CudaPicture<'a>, &'a CudaPicture<'a>),
+}
+
+impl Frame<'_> {
+    /// The geometries of the reference and the distorted picture.
+    pub fn geometries(&self) -> [&Geometry; 2] {
+        match self {
+            Frame::Host(r, d) => [r.geometry(), d.geometry()],
+            Frame::Device(r, d) => [r.geometry(), d.geometry()],
+        }
+    }
+}
+
+/// What every CUDA extractor offers besides [`vmaf_core::Extractor`]:
+/// frames already in device memory, and collecting by index outside an
+/// engine. `submit_*` only enqueue (no allocation, no host wait); the
+/// first `collect_frame` of a frame waits for it, once for all the
+/// extractors of the scorer's session.
+pub trait CudaFeature {
+    /// Enqueues frame `index`.
+    fn submit_frame(&mut self, frame: Frame<'_>, index: u32) -> Result<()>;
+
+    /// Waits for frame `index` and puts its features into `sink`.
+    fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()>;
+
+    /// Features that only the end of the stream gives (aggregates, the
+    /// last frame of a temporal window).
+    fn flush_frames(&mut self, _sink: &mut FeatureSink) {}
+
+    /// Enqueues frame `index` of host pictures.
+    fn submit_host(&mut self, reference: &Picture, distorted: &Picture, index: u32) -> Result<()> {
+        self.submit_frame(Frame::Host(reference, distorted), index)
+    }
+
+    /// Enqueues frame `index` of pictures already in device memory.
+    fn submit_device(&mut self, reference: &CudaPicture<'_>, distorted: &CudaPicture<'_>, index: u32) -> Result<()> {
+        self.submit_frame(Frame::Device(reference, distorted), index)
+    }
+}
+
+/// The [`vmaf_core::Extractor`] and `Drop` impls of a [`CudaFeature`] that
+/// has a `member: Member` and a `host` with `names()`. `Drop` waits for
+/// the session's work before any field goes: buffers may still be read by
+/// work on the stream (a frame submitted and never collected).
+macro_rules! cuda_extractor {
+    ($t:ty) => {
+        impl vmaf_core::Extractor for $t {
+            fn feature_names(&self) -> &[String] {
+                self.host.names()
+            }
+
+            fn submit(&mut self, frame: &vmaf_core::FramePair<'_>) -> vmaf_core::Result<()> {
+                $crate::features::CudaFeature::submit_host(self, frame.reference, frame.distorted, frame.index)
+            }
+
+            fn collect(&mut self, index: u32, sink: &mut vmaf_core::FeatureSink) -> vmaf_core::Result<()> {
+                $crate::features::CudaFeature::collect_frame(self, index, sink)
+            }
+
+            fn flush(&mut self, sink: &mut vmaf_core::FeatureSink) -> vmaf_core::Result<()> {
+                $crate::features::CudaFeature::flush_frames(self, sink);
+                Ok(())
+            }
+
+            fn deferred_collect(&self) -> bool {
+                true
+            }
+        }
+
+        impl Drop for $t {
+            fn drop(&mut self) {
+                self.member.drain();
+            }
+        }
+    };
+}
+pub(crate) use cuda_extractor;
 
 /// An extractor's stream in its session (see [`Member::lane`]).
 pub(crate) struct Lane {
@@ -59,20 +148,14 @@ impl Member {
         self.session.device()
     }
 
-    /// Frame `index` of host pictures, uploaded by the session unless
-    /// another extractor already did.
-    pub fn host_frame(&self, reference: &Picture, distorted: &Picture, index: u32) -> Result<FrameInput> {
-        self.session.host_frame(reference, distorted, index)
-    }
-
-    /// Frame `index` of pictures already in device memory.
-    pub fn device_frame(
-        &self,
-        reference: &CudaPicture<'_>,
-        distorted: &CudaPicture<'_>,
-        index: u32,
-    ) -> Result<FrameInput> {
-        self.session.device_frame(reference, distorted, index)
+    /// Frame `index`'s planes on the device: host pictures uploaded by
+    /// the session unless another extractor already did, device pictures
+    /// as they are.
+    pub fn frame(&self, frame: Frame<'_>, index: u32) -> Result<FrameInput> {
+        match frame {
+            Frame::Host(r, d) => self.session.host_frame(r, d, index),
+            Frame::Device(r, d) => self.session.device_frame(r, d, index),
+        }
     }
 
     /// The result slot for `input`, or an error naming the frame still

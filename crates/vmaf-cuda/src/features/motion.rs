@@ -28,16 +28,12 @@
 
 use std::ffi::c_void;
 
-use vmaf_core::{
-    BackendKind, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, Options, Picture,
-    Result,
-};
+use vmaf_core::{BackendKind, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, Geometry, Options, Result};
 use vmaf_cpu::features::integer_motion::{vertical_shift, MotionHost, OPTIONS, PROVIDED_FEATURES};
 
-use super::Member;
+use super::{cuda_extractor, CudaFeature, Frame, Member};
 use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer, Stream};
 use crate::kernels;
-use crate::picture::CudaPicture;
 use crate::session::{FrameInput, FrameSession, Planes};
 
 pub static SPEC: ExtractorSpec = ExtractorSpec {
@@ -222,40 +218,6 @@ impl CudaMotion {
         Ok(())
     }
 
-    /// Enqueues frame `index` of host pictures: the session uploads the
-    /// luma (once for every extractor), this copies the reference luma into
-    /// the history on the device and sums. The distorted picture is not
-    /// used (motion measures the reference only), but must have the
-    /// geometry.
-    pub fn submit_host(&mut self, reference: &Picture, distorted: &Picture, index: u32) -> Result<()> {
-        self.check_frame(reference.geometry(), index)?;
-        self.check_frame(distorted.geometry(), index)?;
-        if self.host.force_zero() {
-            return self.submit_zero(index);
-        }
-        let input = self.member.host_frame(reference, distorted, index)?;
-        self.submit_input(input, index)
-    }
-
-    /// Enqueues frame `index` of pictures already in device memory (see
-    /// [`CudaPicture::from_raw`] for what the caller guarantees): the
-    /// reference luma is copied into the history on the device, nothing
-    /// is uploaded.
-    pub fn submit_device(
-        &mut self,
-        reference: &CudaPicture<'_>,
-        distorted: &CudaPicture<'_>,
-        index: u32,
-    ) -> Result<()> {
-        self.check_frame(reference.geometry(), index)?;
-        self.check_frame(distorted.geometry(), index)?;
-        if self.host.force_zero() {
-            return self.submit_zero(index);
-        }
-        let input = self.member.device_frame(reference, distorted, index)?;
-        self.submit_input(input, index)
-    }
-
     /// On error the frame is not counted as submitted, and the history
     /// buffers the next frames need were not written (only the one after
     /// the newest); everything enqueued is waited out, so nothing rewrites
@@ -331,9 +293,28 @@ impl CudaMotion {
         Ok(scored)
     }
 
+    /// The integer SAD of the last collected frame, when it had one (for
+    /// diagnostics: device_check prints it on a mismatch).
+    pub fn last_sad(&self) -> Option<u64> {
+        self.last_sad
+    }
+}
+
+impl CudaFeature for CudaMotion {
+    fn submit_frame(&mut self, frame: Frame<'_>, index: u32) -> Result<()> {
+        for g in frame.geometries() {
+            self.check_frame(g, index)?;
+        }
+        if self.host.force_zero() {
+            return self.submit_zero(index);
+        }
+        let input = self.member.frame(frame, index)?;
+        self.submit_input(input, index)
+    }
+
     /// Waits for frame `index` (one host wait) and writes its SAD score.
     /// Frames must be collected in the order they were submitted.
-    pub fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
+    fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
         let (s, p) = self
             .pending
             .iter()
@@ -366,43 +347,12 @@ impl CudaMotion {
         Ok(())
     }
 
-    /// The integer SAD of the last collected frame, when it had one (for
-    /// diagnostics: device_check prints it on a mismatch).
-    pub fn last_sad(&self) -> Option<u64> {
-        self.last_sad
-    }
-}
-
-impl Drop for CudaMotion {
-    fn drop(&mut self) {
-        // Before any field goes: buffers may still be read by work on the
-        // stream (a frame submitted and never collected).
-        self.member.drain();
-    }
-}
-
-impl Extractor for CudaMotion {
-    fn feature_names(&self) -> &[String] {
-        self.host.names()
-    }
-
-    fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
-        self.submit_host(frame.reference, frame.distorted, frame.index)
-    }
-
-    fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        self.collect_frame(index, sink)
-    }
-
-    fn flush(&mut self, sink: &mut FeatureSink) -> Result<()> {
+    fn flush_frames(&mut self, sink: &mut FeatureSink) {
         self.host.flush(sink);
-        Ok(())
-    }
-
-    fn deferred_collect(&self) -> bool {
-        true
     }
 }
+
+cuda_extractor!(CudaMotion);
 
 #[cfg(test)]
 mod tests {

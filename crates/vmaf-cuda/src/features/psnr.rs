@@ -16,16 +16,12 @@
 
 use std::ffi::c_void;
 
-use vmaf_core::{
-    BackendKind, CreateArgs, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, Options, Picture, Pixel,
-    Result,
-};
+use vmaf_core::{BackendKind, CreateArgs, Extractor, ExtractorSpec, FeatureSink, Geometry, Options, Pixel, Result};
 use vmaf_cpu::features::psnr::{PsnrHost, OPTIONS, PROVIDED_FEATURES};
 
-use super::Member;
+use super::{cuda_extractor, CudaFeature, Frame, Member};
 use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer, Stream};
 use crate::kernels;
-use crate::picture::CudaPicture;
 use crate::session::{FrameInput, FrameSession, Planes};
 
 pub static SPEC: ExtractorSpec = ExtractorSpec {
@@ -127,26 +123,6 @@ impl CudaPsnr {
         SUMS_BYTES
     }
 
-    /// Enqueues frame `index` of host pictures (uploaded by the session
-    /// unless another extractor already did).
-    pub fn submit_host(&mut self, reference: &Picture, distorted: &Picture, index: u32) -> Result<()> {
-        let input = self.member.host_frame(reference, distorted, index)?;
-        self.submit_input(input, index)
-    }
-
-    /// Enqueues frame `index` of pictures already in device memory (see
-    /// [`CudaPicture::from_raw`] for what the caller guarantees): nothing
-    /// is copied to the device.
-    pub fn submit_device(
-        &mut self,
-        reference: &CudaPicture<'_>,
-        distorted: &CudaPicture<'_>,
-        index: u32,
-    ) -> Result<()> {
-        let input = self.member.device_frame(reference, distorted, index)?;
-        self.submit_input(input, index)
-    }
-
     fn submit_input(&mut self, input: FrameInput, index: u32) -> Result<()> {
         let s = self.member.claim(&input)?;
         let mut set = PlaneSet { planes: self.planes as u32, ..Default::default() };
@@ -179,27 +155,6 @@ impl CudaPsnr {
         }
         stream.copy_dtoh(&mut self.results, off, &self.sums, off, SUMS_BYTES)
     }
-
-    /// Waits for frame `index` (one host wait) and writes its scores.
-    pub fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        let s = self.member.wait(index)?;
-        let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
-        let mut sse = [0u64; 3];
-        for (p, v) in sse.iter_mut().enumerate() {
-            *v = u64::from_ne_bytes(bytes[p * 8..p * 8 + 8].try_into().expect("8 bytes"));
-        }
-        self.host.record(index, sse);
-        self.host.collect(index, sink);
-        Ok(())
-    }
-}
-
-impl Drop for CudaPsnr {
-    fn drop(&mut self) {
-        // Before any field goes: buffers may still be read by work on the
-        // stream (a frame submitted and never collected).
-        self.member.drain();
-    }
 }
 
 /// Views samples as bytes, in host order (little endian on every CUDA
@@ -210,34 +165,37 @@ pub(crate) fn as_bytes<T: Pixel>(s: &[T]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(s.as_ptr() as *const u8, std::mem::size_of_val(s)) }
 }
 
-impl Extractor for CudaPsnr {
-    fn feature_names(&self) -> &[String] {
-        self.host.names()
+impl CudaFeature for CudaPsnr {
+    fn submit_frame(&mut self, frame: Frame<'_>, index: u32) -> Result<()> {
+        let input = self.member.frame(frame, index)?;
+        self.submit_input(input, index)
     }
 
-    fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
-        self.submit_host(frame.reference, frame.distorted, frame.index)
-    }
-
-    fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        self.collect_frame(index, sink)
-    }
-
-    fn flush(&mut self, sink: &mut FeatureSink) -> Result<()> {
-        self.host.flush(sink);
+    /// Waits for frame `index` (one host wait) and writes its scores.
+    fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
+        let s = self.member.wait(index)?;
+        let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
+        let mut sse = [0u64; 3];
+        for (p, v) in sse.iter_mut().enumerate() {
+            *v = u64::from_ne_bytes(bytes[p * 8..p * 8 + 8].try_into().expect("8 bytes"));
+        }
+        self.host.record(index, sse);
+        self.host.collect(index, sink);
         Ok(())
     }
 
-    fn deferred_collect(&self) -> bool {
-        true
+    fn flush_frames(&mut self, sink: &mut FeatureSink) {
+        self.host.flush(sink);
     }
 }
+
+cuda_extractor!(CudaPsnr);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vmaf_core::Error;
     use vmaf_core::ChromaSampling;
+    use vmaf_core::Error;
 
     #[test]
     fn spec_matches_the_cpu_psnr() {

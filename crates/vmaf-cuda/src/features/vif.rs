@@ -33,17 +33,14 @@
 
 use std::ffi::c_void;
 
-use vmaf_core::{
-    BackendKind, CreateArgs, Extractor, ExtractorSpec, FeatureSink, FramePair, Geometry, Options, Picture, Result,
-};
+use vmaf_core::{BackendKind, CreateArgs, Extractor, ExtractorSpec, FeatureSink, Geometry, Options, Result};
 use vmaf_cpu::features::integer_vif::{
     Edge, Log2Table, ScaleGeom, Shifts, Sums, VifHost, GAIN_EPS, OPTIONS, PROVIDED_FEATURES,
 };
 
-use super::Member;
+use super::{cuda_extractor, CudaFeature, Frame, Member};
 use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer};
 use crate::kernels;
-use crate::picture::CudaPicture;
 use crate::session::{FrameInput, FrameSession, Planes};
 
 pub static SPEC: ExtractorSpec = ExtractorSpec {
@@ -321,26 +318,6 @@ impl CudaVif {
         self.last_sums
     }
 
-    /// Enqueues frame `index` of host pictures (uploaded by the session
-    /// unless another extractor already did).
-    pub fn submit_host(&mut self, reference: &Picture, distorted: &Picture, index: u32) -> Result<()> {
-        let input = self.member.host_frame(reference, distorted, index)?;
-        self.submit_input(input, index)
-    }
-
-    /// Enqueues frame `index` of pictures already in device memory (see
-    /// [`CudaPicture::from_raw`] for what the caller guarantees): nothing
-    /// is copied to the device.
-    pub fn submit_device(
-        &mut self,
-        reference: &CudaPicture<'_>,
-        distorted: &CudaPicture<'_>,
-        index: u32,
-    ) -> Result<()> {
-        let input = self.member.device_frame(reference, distorted, index)?;
-        self.submit_input(input, index)
-    }
-
     fn submit_input(&mut self, input: FrameInput, index: u32) -> Result<()> {
         let s = self.member.claim(&input)?;
         let (r, d) = (input.reference[0], input.distorted[0]);
@@ -434,9 +411,16 @@ impl CudaVif {
         stream.copy_dtoh(&mut self.results, off, &self.sums, off, SUMS_BYTES)?;
         Ok(())
     }
+}
+
+impl CudaFeature for CudaVif {
+    fn submit_frame(&mut self, frame: Frame<'_>, index: u32) -> Result<()> {
+        let input = self.member.frame(frame, index)?;
+        self.submit_input(input, index)
+    }
 
     /// Waits for frame `index` (one host wait) and writes its scores.
-    pub fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
+    fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
         let s = self.member.wait(index)?;
         let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
         let word = |i: usize| i64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
@@ -454,37 +438,13 @@ impl CudaVif {
     }
 }
 
-impl Drop for CudaVif {
-    fn drop(&mut self) {
-        // Before any field goes: buffers may still be read by work on the
-        // stream (a frame submitted and never collected).
-        self.member.drain();
-    }
-}
-
-impl Extractor for CudaVif {
-    fn feature_names(&self) -> &[String] {
-        self.host.names()
-    }
-
-    fn submit(&mut self, frame: &FramePair<'_>) -> Result<()> {
-        self.submit_host(frame.reference, frame.distorted, frame.index)
-    }
-
-    fn collect(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
-        self.collect_frame(index, sink)
-    }
-
-    fn deferred_collect(&self) -> bool {
-        true
-    }
-}
+cuda_extractor!(CudaVif);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vmaf_core::Error;
     use vmaf_core::ChromaSampling;
+    use vmaf_core::Error;
     use vmaf_cpu::features::integer_vif::ROW_PAD;
 
     #[test]
