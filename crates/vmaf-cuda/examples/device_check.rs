@@ -41,12 +41,12 @@ use vmaf_core::{CpuLevel, CreateArgs, Extractor, FeatureSink, FramePair, Options
 use vmaf_cuda::features::RING;
 use vmaf_cuda::{CudaDevice, CudaFeature, CudaMotion, CudaPsnr, DevicePicture};
 
+#[path = "device_check/e2e.rs"]
+mod e2e;
 #[path = "device_check/vif.rs"]
 mod vif;
 #[path = "device_check/vmaf.rs"]
 mod vmaf_model;
-#[path = "device_check/e2e.rs"]
-mod e2e;
 
 // ---------------------------------------------------------------- allocator
 
@@ -228,6 +228,37 @@ fn copy_into(dst: &mut Picture, src: &Picture) {
 
 type Frames = Vec<(Picture, Picture)>;
 
+/// `n` frames of random pictures of `g`, each with a distorted copy
+/// (`seed + i` picks the distortion).
+fn synthetic(g: Geometry, n: u64, seed: u64) -> Frames {
+    (0..n)
+        .map(|i| {
+            let r = picture(g, Fill::Random(i));
+            let d = distort(&r, seed + i);
+            (r, d)
+        })
+        .collect()
+}
+
+/// The first `n` frames of clip pair `pair` when there is one, else `n`
+/// synthetic frames of `w`x`h` 4:2:0 at `bpc` bits.
+fn pair_or_synthetic(
+    clips: &Path,
+    pair: Option<&String>,
+    n: usize,
+    w: u32,
+    h: u32,
+    bpc: u8,
+) -> Result<(Geometry, Frames), String> {
+    match pair {
+        Some(p) => load_pair(clips, p, n),
+        None => {
+            let g = Geometry::new(w, h, ChromaSampling::Cs420, bpc).map_err(e2s)?;
+            Ok((g, synthetic(g, n as u64, 0)))
+        }
+    }
+}
+
 fn load_pair(dir: &Path, pair: &str, max_frames: usize) -> Result<(Geometry, Frames), String> {
     let mut r = vmaf::io::open(&dir.join(format!("{pair}.ref.y4m")), None).map_err(e2s)?;
     let mut d = vmaf::io::open(&dir.join(format!("{pair}.dis.y4m")), None).map_err(e2s)?;
@@ -303,7 +334,12 @@ fn same(a: &FeatureCollector, b: &FeatureCollector) -> Result<usize, String> {
 /// pictures (frame i + 1 submitted before frame i is collected), pipelined
 /// from pictures already on the device]. Indices run on from 0 across the
 /// three, as motion needs.
-fn timed_fps(ex: &mut dyn CudaFeature, dev: &CudaDevice, pics: &[(Picture, Picture)], n: u32) -> Result<[f64; 3], String> {
+fn timed_fps(
+    ex: &mut dyn CudaFeature,
+    dev: &CudaDevice,
+    pics: &[(Picture, Picture)],
+    n: u32,
+) -> Result<[f64; 3], String> {
     let g = *pics[0].0.geometry();
     let mut dpics = Vec::with_capacity(pics.len());
     for (r, d) in pics {
@@ -555,13 +591,7 @@ fn parity_pipelined(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
     // Frame i+1 submitted before frame i is collected: the staging ring.
     let g = Geometry::new(1280, 720, ChromaSampling::Cs420, 10).map_err(e2s)?;
     let o = psnr_options(&[("enable_apsnr", "true"), ("enable_mse", "true")]);
-    let frames: Frames = (0..12)
-        .map(|i| {
-            let r = picture(g, Fill::Random(i));
-            let d = distort(&r, 50 + i);
-            (r, d)
-        })
-        .collect();
+    let frames = synthetic(g, 12, 50);
     let want = run_extractor(&mut *cpu_psnr(&o, g), &frames)?;
     let mut ex = CudaPsnr::new(dev, &o, g).map_err(e2s)?;
     let (sink, refused) = pipelined_ring(&mut ex, &frames)?;
@@ -577,25 +607,7 @@ fn parity_pipelined(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
 }
 
 fn leak_cycles(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), String> {
-    let (g, frames) = match pairs_in(clips).first() {
-        Some(p) => {
-            let (g, f) = load_pair(clips, p, 3)?;
-            (g, f)
-        }
-        None => {
-            let g = Geometry::new(576, 324, ChromaSampling::Cs420, 8).map_err(e2s)?;
-            (
-                g,
-                (0..3)
-                    .map(|i| {
-                        let r = picture(g, Fill::Random(i));
-                        let d = distort(&r, i);
-                        (r, d)
-                    })
-                    .collect(),
-            )
-        }
-    };
+    let (g, frames) = pair_or_synthetic(clips, pairs_in(clips).first(), 3, 576, 324, 8)?;
     let opts = [("enable_apsnr", "true")];
     let loaded_before = dev.counters().modules_loaded;
     let mut first = (0i64, 0i64);
@@ -627,22 +639,9 @@ fn leak_cycles(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), Stri
 }
 
 fn threads(t: &mut Table, dev: &CudaDevice, clips: &Path) -> Result<(), String> {
-    let (g, frames) = match pairs_in(clips).iter().find(|p| p.contains("10le")).or(pairs_in(clips).first()) {
-        Some(p) => load_pair(clips, p, 8)?,
-        None => {
-            let g = Geometry::new(577, 323, ChromaSampling::Cs420, 10).map_err(e2s)?;
-            (
-                g,
-                (0..8)
-                    .map(|i| {
-                        let r = picture(g, Fill::Random(i));
-                        let d = distort(&r, i);
-                        (r, d)
-                    })
-                    .collect(),
-            )
-        }
-    };
+    let pairs = pairs_in(clips);
+    let (g, frames) =
+        pair_or_synthetic(clips, pairs.iter().find(|p| p.contains("10le")).or(pairs.first()), 8, 577, 323, 10)?;
     let opts = [("enable_apsnr", "true"), ("enable_mse", "true")];
     let backend = Backend::Cuda { device: dev.ordinal() };
     let single = score(backend, g, &opts, &frames).map_err(e2s)?;
@@ -1232,22 +1231,7 @@ fn motion_counters_and_fps(t: &mut Table, dev: &CudaDevice) -> Result<(), String
 fn fault_injection(t: &mut Table, dev: CudaDevice, clips: &Path) -> Result<(), String> {
     use vmaf_cuda::injection;
     let ordinal = dev.ordinal();
-    let (g, frames) = match pairs_in(clips).first() {
-        Some(p) => load_pair(clips, p, 3)?,
-        None => {
-            let g = Geometry::new(64, 36, ChromaSampling::Cs420, 8).map_err(e2s)?;
-            (
-                g,
-                (0..3)
-                    .map(|i| {
-                        let r = picture(g, Fill::Random(i));
-                        let d = distort(&r, i);
-                        (r, d)
-                    })
-                    .collect(),
-            )
-        }
-    };
+    let (g, frames) = pair_or_synthetic(clips, pairs_in(clips).first(), 3, 64, 36, 8)?;
     let opts = [("enable_apsnr", "true"), ("enable_mse", "true")];
     let run = || score(Backend::Cuda { device: ordinal }, g, &opts, &frames);
     let reference = run().map_err(e2s)?;
