@@ -26,6 +26,12 @@ fn log2_table_is_rounded_single_precision_log2() {
         let want = ((i as f32).log2() * 2048.0).round() as u16;
         assert_eq!(t.data()[(i - 32768) as usize], want, "log2 table at {i}");
     }
+    // The block form gives every entry back.
+    for m in 0..32768usize {
+        let e = t.blocks()[m >> 3];
+        let got = (e & 0xFFFF) as u16 + u16::from((m & 7) as u32 >= e >> 16);
+        assert_eq!(got, t.data()[m], "block form at {m}");
+    }
     // Whole octaves are exact; the lookup adds 2048 per octave.
     assert_eq!(t.log2(1 << 16), 16 * 2048);
     assert_eq!(t.log2(1 << 40), 40 * 2048);
