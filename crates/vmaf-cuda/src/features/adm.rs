@@ -26,7 +26,7 @@ use vmaf_core::{BackendKind, CreateArgs, Error, Extractor, ExtractorSpec, Featur
 use vmaf_cpu::features::integer_adm::params::Level;
 use vmaf_cpu::features::integer_adm::{AdmHost, LevelSums, DWT_HORIZONTAL, DWT_VERTICAL, OPTIONS, PROVIDED_FEATURES};
 
-use super::{cuda_extractor, CudaFeature, Frame, Member};
+use super::{cuda_extractor, slot_words, CudaFeature, Frame, Member};
 use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer, Stream};
 use crate::kernels;
 use crate::session::{FrameInput, FrameSession, Planes};
@@ -482,8 +482,7 @@ impl CudaFeature for CudaAdm {
     /// Waits for frame `index` (one host wait) and writes its scores.
     fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
         let s = self.member.wait(index)?;
-        let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
-        self.last = unpack_sums(|i| u64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes")));
+        self.last = unpack_sums(slot_words(&self.results, s, SUMS_BYTES));
         let values = self.host.scores(&self.last);
         self.host.put(index, &values, sink);
         Ok(())

@@ -18,7 +18,7 @@ pub mod vif;
 
 use vmaf_core::{Error, FeatureSink, Geometry, Picture, Result};
 
-use crate::device::{CudaDevice, Stream};
+use crate::device::{CudaDevice, PinnedBuffer, Stream};
 use crate::picture::CudaPicture;
 use crate::session::{FrameInput, FrameSession, Planes};
 
@@ -110,6 +110,13 @@ macro_rules! cuda_extractor {
     };
 }
 pub(crate) use cuda_extractor;
+
+/// The 64-bit words of result slot `slot` of `results`, which holds
+/// `bytes` a slot (the device writes them in host order).
+pub(crate) fn slot_words(results: &PinnedBuffer, slot: usize, bytes: usize) -> impl Fn(usize) -> u64 + '_ {
+    let b = &results.as_slice()[slot * bytes..(slot + 1) * bytes];
+    move |i| u64::from_ne_bytes(b[i * 8..i * 8 + 8].try_into().expect("8 bytes"))
+}
 
 /// An extractor's stream in its session (see [`Member::lane`]).
 pub(crate) struct Lane {

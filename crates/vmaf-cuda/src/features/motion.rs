@@ -31,7 +31,7 @@ use std::ffi::c_void;
 use vmaf_core::{BackendKind, CreateArgs, Error, Extractor, ExtractorSpec, FeatureSink, Geometry, Options, Result};
 use vmaf_cpu::features::integer_motion::{vertical_shift, MotionHost, OPTIONS, PROVIDED_FEATURES};
 
-use super::{cuda_extractor, CudaFeature, Frame, Member};
+use super::{cuda_extractor, slot_words, CudaFeature, Frame, Member};
 use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer, Stream};
 use crate::kernels;
 use crate::session::{FrameInput, FrameSession, Planes};
@@ -336,8 +336,7 @@ impl CudaFeature for CudaMotion {
         if p.on_device {
             self.member.wait(index)?;
             if p.scored {
-                let bytes = &self.results.as_slice()[s * SUM_BYTES..(s + 1) * SUM_BYTES];
-                let sad = u64::from_ne_bytes(bytes.try_into().expect("8 bytes"));
+                let sad = slot_words(&self.results, s, SUM_BYTES)(0);
                 self.last_sad = Some(sad);
                 score = self.host.score(sad);
             }

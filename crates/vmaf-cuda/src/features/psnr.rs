@@ -19,7 +19,7 @@ use std::ffi::c_void;
 use vmaf_core::{BackendKind, CreateArgs, Extractor, ExtractorSpec, FeatureSink, Geometry, Options, Pixel, Result};
 use vmaf_cpu::features::psnr::{PsnrHost, OPTIONS, PROVIDED_FEATURES};
 
-use super::{cuda_extractor, CudaFeature, Frame, Member};
+use super::{cuda_extractor, slot_words, CudaFeature, Frame, Member};
 use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer, Stream};
 use crate::kernels;
 use crate::session::{FrameInput, FrameSession, Planes};
@@ -174,12 +174,8 @@ impl CudaFeature for CudaPsnr {
     /// Waits for frame `index` (one host wait) and writes its scores.
     fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
         let s = self.member.wait(index)?;
-        let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
-        let mut sse = [0u64; 3];
-        for (p, v) in sse.iter_mut().enumerate() {
-            *v = u64::from_ne_bytes(bytes[p * 8..p * 8 + 8].try_into().expect("8 bytes"));
-        }
-        self.host.record(index, sse);
+        let word = slot_words(&self.results, s, SUMS_BYTES);
+        self.host.record(index, std::array::from_fn(word));
         self.host.collect(index, sink);
         Ok(())
     }

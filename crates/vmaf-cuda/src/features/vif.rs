@@ -38,7 +38,7 @@ use vmaf_cpu::features::integer_vif::{
     Edge, Log2Table, ScaleGeom, Shifts, Sums, VifHost, GAIN_EPS, OPTIONS, PROVIDED_FEATURES,
 };
 
-use super::{cuda_extractor, CudaFeature, Frame, Member};
+use super::{cuda_extractor, slot_words, CudaFeature, Frame, Member};
 use crate::device::{CudaDevice, DeviceBuffer, Kernel, PinnedBuffer};
 use crate::kernels;
 use crate::session::{FrameInput, FrameSession, Planes};
@@ -422,8 +422,8 @@ impl CudaFeature for CudaVif {
     /// Waits for frame `index` (one host wait) and writes its scores.
     fn collect_frame(&mut self, index: u32, sink: &mut FeatureSink) -> Result<()> {
         let s = self.member.wait(index)?;
-        let bytes = &self.results.as_slice()[s * SUMS_BYTES..(s + 1) * SUMS_BYTES];
-        let word = |i: usize| i64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let bits = slot_words(&self.results, s, SUMS_BYTES);
+        let word = |i: usize| bits(i) as i64;
         // The device adds two's-complement terms in wrapping u64: the same
         // bits as the CPU's i64 sums.
         self.last_sums = std::array::from_fn(|sc| Sums {
