@@ -15,7 +15,8 @@
 //! `VMAF_BENCH_REF` / `VMAF_BENCH_DIS` another pair of files to read,
 //! `VMAF_BENCH_FRAMES` at most this many frames of it (24),
 //! `VMAF_BENCH_LEVELS` the CPU levels to time ("scalar avx2 avx512", those
-//! this machine has).
+//! this machine has), `VMAF_BENCH_OPTIONS` extractor options
+//! (space-separated `opt=value`, given to every extractor that has them).
 
 use std::time::Instant;
 
@@ -46,6 +47,11 @@ fn main() {
     let g = r.geometry();
     let max_frames: usize = env("VMAF_BENCH_FRAMES").and_then(|v| v.parse().ok()).unwrap_or(24);
     let features = env("VMAF_BENCH_FEATURES").unwrap_or_else(|| "ciede psnr_hvs".into());
+    let opt_list = env("VMAF_BENCH_OPTIONS").unwrap_or_default();
+    let opts: Vec<(&str, &str)> = opt_list
+        .split_whitespace()
+        .map(|kv| kv.split_once('=').unwrap_or_else(|| panic!("VMAF_BENCH_OPTIONS: {kv} is not opt=value")))
+        .collect();
     let mut frames = Vec::new();
     while frames.len() < max_frames {
         let (mut a, mut b) = (Picture::new(g), Picture::new(g));
@@ -68,7 +74,9 @@ fn main() {
             eprintln!("no extractor named {name}");
             continue;
         };
-        let options = Options::parse(spec.name, spec.options, std::iter::empty::<(&str, &str)>()).unwrap();
+        // Only the options this extractor has: one list serves several.
+        let own = opts.iter().filter(|(k, _)| spec.options.iter().any(|o| o.name == *k)).map(|(k, v)| (*k, *v));
+        let options = Options::parse(spec.name, spec.options, own).unwrap_or_else(|e| panic!("{name}: {e}"));
         for &level in &levels {
             let args = CreateArgs { options: &options, geometry: g, cpu_level: level, device: None };
             let mut sink = FeatureSink::new();
