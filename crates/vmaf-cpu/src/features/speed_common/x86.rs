@@ -264,6 +264,43 @@ const GROUPS_AVX2: [(usize, usize, usize); 10] = [
 ];
 const ACC_AVX2: usize = 91;
 
+/// What both covariance kernels share: checks the window, writes its
+/// means, then hands `accumulate` the centred samples a chunk at a time
+/// (`CHUNK` rows of `T_STRIDE` doubles, and how many are filled). Returns
+/// the number of samples.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[target_feature(enable = "avx2")]
+unsafe fn centred_chunks(
+    data: &[f32],
+    stride: usize,
+    sub_w: usize,
+    sub_h: usize,
+    means: &mut [f32],
+    cov: &[f32],
+    accumulate: &mut dyn FnMut(&[f64], usize),
+) -> usize {
+    check_window(data, stride, sub_w, sub_h, means, cov);
+    window_means(data, stride, sub_w, sub_h, means);
+    let pm = permuted_means(means);
+    let mut mean = [_mm256_setzero_pd(); 7];
+    for (m, v) in mean.iter_mut().zip(&pm) {
+        *m = _mm256_loadu_pd(v.as_ptr());
+    }
+    let mut t = [0f64; CHUNK * T_STRIDE];
+    let total = sub_w * sub_h;
+    let mut walk = Walk { row: 0, col: 0, sub_w };
+    let mut done = 0;
+    while done < total {
+        let n = CHUNK.min(total - done);
+        centre_chunk(data, stride, &mean, &mut walk, n, &mut t);
+        accumulate(&t, n);
+        done += n;
+    }
+    total
+}
+
 /// [`scalar::covariance`] on AVX2.
 ///
 /// # Safety
@@ -277,25 +314,12 @@ pub(super) unsafe fn covariance_avx2(
     means: &mut [f32],
     cov: &mut [f32],
 ) {
-    check_window(data, stride, sub_w, sub_h, means, cov);
-    window_means(data, stride, sub_w, sub_h, means);
-    let pm = permuted_means(means);
-    let mut mean = [_mm256_setzero_pd(); 7];
-    for (m, v) in mean.iter_mut().zip(&pm) {
-        *m = _mm256_loadu_pd(v.as_ptr());
-    }
-    let mut t = [0f64; CHUNK * T_STRIDE];
     let mut acc = [_mm256_setzero_pd(); ACC_AVX2];
-    let total = sub_w * sub_h;
-    let mut walk = Walk { row: 0, col: 0, sub_w };
-    let mut done = 0;
-    while done < total {
-        let n = CHUNK.min(total - done);
-        centre_chunk(data, stride, &mean, &mut walk, n, &mut t);
+    let total = centred_chunks(data, stride, sub_w, sub_h, means, cov, &mut |t, n| {
         let mut v = 0;
         macro_rules! group {
             ($p0:expr, $r:literal, $c:literal) => {
-                accumulate_avx2::<$r, $c>(&t, n, $p0, &mut acc[v..v + $r * $c]);
+                accumulate_avx2::<$r, $c>(t, n, $p0, &mut acc[v..v + $r * $c]);
                 v += $r * $c;
             };
         }
@@ -310,8 +334,7 @@ pub(super) unsafe fn covariance_avx2(
         group!(22, 2, 6);
         group!(24, 1, 7);
         debug_assert_eq!(v, ACC_AVX2);
-        done += n;
-    }
+    });
     let mut sums = [0f64; ACC_AVX2 * 4];
     for (i, a) in acc.iter().enumerate() {
         _mm256_storeu_pd(sums.as_mut_ptr().add(4 * i), *a);
@@ -367,27 +390,13 @@ pub(super) unsafe fn covariance_avx512(
     means: &mut [f32],
     cov: &mut [f32],
 ) {
-    check_window(data, stride, sub_w, sub_h, means, cov);
-    window_means(data, stride, sub_w, sub_h, means);
-    let pm = permuted_means(means);
-    let mut mean = [_mm256_setzero_pd(); 7];
-    for (m, v) in mean.iter_mut().zip(&pm) {
-        *m = _mm256_loadu_pd(v.as_ptr());
-    }
-    let mut t = [0f64; CHUNK * T_STRIDE];
     let mut acc = [_mm512_setzero_pd(); ACC_AVX512];
-    let total = sub_w * sub_h;
-    let mut walk = Walk { row: 0, col: 0, sub_w };
-    let mut done = 0;
-    while done < total {
-        let n = CHUNK.min(total - done);
-        centre_chunk(data, stride, &mean, &mut walk, n, &mut t);
-        accumulate_avx512::<8, 1>(&t, n, 0, &mut acc[0..8]);
-        accumulate_avx512::<8, 2>(&t, n, 8, &mut acc[8..24]);
-        accumulate_avx512::<8, 3>(&t, n, 16, &mut acc[24..48]);
-        accumulate_avx512::<1, 4>(&t, n, 24, &mut acc[48..52]);
-        done += n;
-    }
+    let total = centred_chunks(data, stride, sub_w, sub_h, means, cov, &mut |t, n| {
+        accumulate_avx512::<8, 1>(t, n, 0, &mut acc[0..8]);
+        accumulate_avx512::<8, 2>(t, n, 8, &mut acc[8..24]);
+        accumulate_avx512::<8, 3>(t, n, 16, &mut acc[24..48]);
+        accumulate_avx512::<1, 4>(t, n, 24, &mut acc[48..52]);
+    });
     let mut sums = [0f64; ACC_AVX512 * 8];
     for (i, a) in acc.iter().enumerate() {
         _mm512_storeu_pd(sums.as_mut_ptr().add(8 * i), *a);
