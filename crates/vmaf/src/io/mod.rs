@@ -80,7 +80,7 @@ pub fn open(path: &Path, raw: Option<RawFormat>) -> Result<Box<dyn VideoReader>>
         // and only a regular file can be read by position. Without a
         // second handle the stream is just read sequentially.
         let len = meta.is_file().then_some(meta.len());
-        let second = if meta.is_file() { f.try_clone().ok() } else { None };
+        let second = if meta.is_file() { second_handle(&f, path) } else { None };
         (Box::new(f), len, second)
     };
 
@@ -132,6 +132,18 @@ pub fn open(path: &Path, raw: Option<RawFormat>) -> Result<Box<dyn VideoReader>>
         reader.index_file(f);
     }
     Ok(Box::new(reader))
+}
+
+/// A handle for positional reads of the file `f` has open. On Unix a
+/// duplicate: `pread` leaves the shared file offset alone. Elsewhere
+/// positional reads may move the offset, which a duplicate shares with the
+/// sequential reader, so the file is opened again.
+fn second_handle(f: &File, path: &Path) -> Option<File> {
+    if cfg!(unix) {
+        f.try_clone().ok()
+    } else {
+        File::open(path).ok()
+    }
 }
 
 fn has_y4m_extension(path: &Path) -> bool {
