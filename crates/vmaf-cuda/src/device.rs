@@ -47,12 +47,23 @@ pub(crate) struct Counters {
     htod_bytes: AtomicU64,
     dtoh_bytes: AtomicU64,
     host_waits: AtomicU64,
+    host_wait_ns: AtomicU64,
     launches: AtomicU64,
     memsets: AtomicU64,
 }
 
 fn bump(c: &AtomicU64, n: u64) {
     c.fetch_add(n, Ordering::Relaxed);
+}
+
+/// Runs a blocking wait, counting it and the time it blocked (two clock
+/// reads: no allocation, no extra sync).
+fn counted_wait(c: &Counters, wait: impl FnOnce() -> Result<()>) -> Result<()> {
+    bump(&c.host_waits, 1);
+    let t = std::time::Instant::now();
+    let r = wait();
+    bump(&c.host_wait_ns, u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
+    r
 }
 
 /// A copy of a device's counters at one moment; subtract two to get what
@@ -75,6 +86,10 @@ pub struct CounterSnapshot {
     pub dtoh_bytes: u64,
     /// Times the host blocked on the device (event or stream waits).
     pub host_waits: u64,
+    /// Nanoseconds the host spent blocked in those waits: against the wall
+    /// time of a run, how far the host side keeps ahead of the device (near
+    /// 0: the host is the bottleneck).
+    pub host_wait_ns: u64,
     pub launches: u64,
     pub memsets: u64,
 }
@@ -107,6 +122,7 @@ impl CounterSnapshot {
             htod_bytes: self.htod_bytes.saturating_sub(earlier.htod_bytes),
             dtoh_bytes: self.dtoh_bytes.saturating_sub(earlier.dtoh_bytes),
             host_waits: self.host_waits.saturating_sub(earlier.host_waits),
+            host_wait_ns: self.host_wait_ns.saturating_sub(earlier.host_wait_ns),
             launches: self.launches.saturating_sub(earlier.launches),
             memsets: self.memsets.saturating_sub(earlier.memsets),
         }
@@ -130,6 +146,7 @@ impl Counters {
             htod_bytes: g(&self.htod_bytes),
             dtoh_bytes: g(&self.dtoh_bytes),
             host_waits: g(&self.host_waits),
+            host_wait_ns: g(&self.host_wait_ns),
             launches: g(&self.launches),
             memsets: g(&self.memsets),
         }
@@ -685,9 +702,9 @@ impl Stream {
 
     /// Blocks until everything enqueued has run (one counted host wait).
     pub(crate) fn wait_idle(&self) -> Result<()> {
-        bump(&self.ctx.counters.host_waits, 1);
+        let counters = &self.ctx.counters;
         // SAFETY: live stream.
-        check("cuStreamSynchronize", || unsafe { sys::cuStreamSynchronize(self.stream) })
+        counted_wait(counters, || check("cuStreamSynchronize", || unsafe { sys::cuStreamSynchronize(self.stream) }))
     }
 
     /// Waits for everything enqueued, for error and drop paths: no error
@@ -743,9 +760,9 @@ impl Event {
 
     /// Blocks until the recorded work has run (counted as a host wait).
     pub(crate) fn wait(&self) -> Result<()> {
-        bump(&self.ctx.counters.host_waits, 1);
+        let counters = &self.ctx.counters;
         // SAFETY: live event.
-        check("cuEventSynchronize", || unsafe { sys::cuEventSynchronize(self.event) })
+        counted_wait(counters, || check("cuEventSynchronize", || unsafe { sys::cuEventSynchronize(self.event) }))
     }
 }
 

@@ -129,6 +129,13 @@ fn model_counters(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
     Ok(())
 }
 
+/// The share of the wall time since `start` that the host spent blocked on
+/// the device (counters since `c0`): near 0 the host side is what limits
+/// the frame rate, well above it the device is.
+fn blocked(c0: &vmaf_cuda::CounterSnapshot, dev: &CudaDevice, start: Instant) -> f64 {
+    dev.counters().since(c0).host_wait_ns as f64 / 1e9 / start.elapsed().as_secs_f64()
+}
+
 /// Frames per second of `n` frames pushed from host memory, and from
 /// device memory, after a warm-up.
 fn model_throughput(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
@@ -155,6 +162,7 @@ fn model_throughput(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
             s.push(r, d).map_err(e2s)?;
         }
         let mut host_fps = 0.0f64;
+        let (c0, all) = (dev.counters(), Instant::now());
         for _ in 0..2 {
             let t0 = Instant::now();
             for i in 0..n {
@@ -163,6 +171,7 @@ fn model_throughput(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
             }
             host_fps = host_fps.max(n as f64 / t0.elapsed().as_secs_f64());
         }
+        let host_blocked = blocked(&c0, dev, all);
         let rep = s.finish().map_err(e2s)?;
         let scored = rep.frames as usize == 2 * n + 60;
 
@@ -185,6 +194,7 @@ fn model_throughput(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
             push(&mut s, i)?;
         }
         let mut device_fps = 0.0f64;
+        let (c0, all) = (dev.counters(), Instant::now());
         for _ in 0..2 {
             let t0 = Instant::now();
             for i in 0..n {
@@ -192,6 +202,7 @@ fn model_throughput(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
             }
             device_fps = device_fps.max(n as f64 / t0.elapsed().as_secs_f64());
         }
+        let device_blocked = blocked(&c0, dev, all);
         drop(s.finish().map_err(e2s)?);
         drop(pics);
 
@@ -209,7 +220,10 @@ fn model_throughput(t: &mut Table, dev: &CudaDevice) -> Result<(), String> {
         t.check(
             format!("fps vmaf_v0.6.1 {label}"),
             format!(
-                "CUDA host memory {host_fps:.0}, device memory {device_fps:.0}; CPU {cores} threads {cpu_fps:.1}; GPU memory per scorer {}",
+                "CUDA host memory {host_fps:.0} (host blocked {:.0}% of the time), device memory {device_fps:.0} \
+                 (blocked {:.0}%); CPU {cores} threads {cpu_fps:.1}; GPU memory per scorer {}",
+                100.0 * host_blocked,
+                100.0 * device_blocked,
                 mib(held)
             ),
             scored,
