@@ -131,3 +131,80 @@ fn read_at(_: &File, _: &mut [u8], _: u64) -> std::io::Result<usize> {
 /// Whether this platform reads files by position (otherwise no stream
 /// offers a [`FrameFile`]).
 pub(crate) const POSITIONAL: bool = cfg!(any(unix, windows));
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vmaf_core::{ChromaSampling, PictureData};
+
+    fn geometry() -> Geometry {
+        Geometry::new(6, 4, ChromaSampling::Cs420, 8).unwrap()
+    }
+
+    /// A file of `header` then the given frames, each a FRAME line (or
+    /// none, for raw) and its samples (all equal to the frame number).
+    fn file(header: &[u8], lines: &[&[u8]], cut: usize) -> (tempfile::NamedTempFile, u64) {
+        let mut bytes = header.to_vec();
+        for (i, line) in lines.iter().enumerate() {
+            bytes.extend_from_slice(line);
+            bytes.extend(std::iter::repeat_n(i as u8, geometry().frame_bytes()));
+        }
+        bytes.truncate(bytes.len() - cut);
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), &bytes).unwrap();
+        (f, header.len() as u64)
+    }
+
+    fn read_all(f: &tempfile::NamedTempFile, first: u64, header: &'static [u8], n: u64) -> Vec<Indexed> {
+        let ff = FrameFile::new(File::open(f.path()).unwrap(), f.path(), geometry(), first, header);
+        let mut pic = Picture::new(geometry());
+        (0..n)
+            .map(|i| {
+                let got = ff.read(i, &mut pic).unwrap();
+                if got == Indexed::Read {
+                    let PictureData::U8(p) = pic.data() else { unreachable!() };
+                    assert!(p.iter().all(|pl| pl.data().iter().all(|&v| v == i as u8)), "frame {i}'s samples");
+                }
+                got
+            })
+            .collect()
+    }
+
+    #[test]
+    fn regular_y4m_frames_read_by_index_then_end() {
+        let (f, first) = file(b"YUV4MPEG2 W6 H4\n", &[Y4M_FRAME; 3], 0);
+        let got = read_all(&f, first, Y4M_FRAME, 5);
+        assert_eq!(got, [Indexed::Read, Indexed::Read, Indexed::Read, Indexed::End, Indexed::End]);
+    }
+
+    #[test]
+    fn anything_irregular_is_handed_back() {
+        // A FRAME line with parameters: that frame and every later offset.
+        let (f, first) = file(b"YUV4MPEG2 W6 H4\n", &[Y4M_FRAME, b"FRAME Ixyz\n", Y4M_FRAME], 0);
+        assert_eq!(read_all(&f, first, Y4M_FRAME, 2), [Indexed::Read, Indexed::Irregular]);
+        // A cut last frame, and a stream that ends inside a FRAME line.
+        let (f, first) = file(b"YUV4MPEG2 W6 H4\n", &[Y4M_FRAME; 2], 5);
+        assert_eq!(read_all(&f, first, Y4M_FRAME, 2), [Indexed::Read, Indexed::Irregular]);
+        let (f, first) = file(b"YUV4MPEG2 W6 H4\n", &[Y4M_FRAME; 2], geometry().frame_bytes() + 2);
+        assert_eq!(read_all(&f, first, Y4M_FRAME, 2), [Indexed::Read, Indexed::Irregular]);
+        // An index whose offset overflows.
+        let ff = FrameFile::new(File::open(f.path()).unwrap(), f.path(), geometry(), first, Y4M_FRAME);
+        assert_eq!(ff.read(u64::MAX, &mut Picture::new(geometry())).unwrap(), Indexed::Irregular);
+    }
+
+    #[test]
+    fn raw_frames_end_at_a_whole_frame_and_a_cut_one_is_irregular() {
+        let (f, _) = file(b"", &[&[][..]; 2], 0);
+        assert_eq!(read_all(&f, 0, b"", 3), [Indexed::Read, Indexed::Read, Indexed::End]);
+        let (f, _) = file(b"", &[&[][..]; 2], 1);
+        assert_eq!(read_all(&f, 0, b"", 2), [Indexed::Read, Indexed::Irregular]);
+    }
+
+    #[test]
+    fn a_picture_of_another_geometry_is_an_error() {
+        let (f, first) = file(b"YUV4MPEG2 W6 H4\n", &[Y4M_FRAME], 0);
+        let ff = FrameFile::new(File::open(f.path()).unwrap(), f.path(), geometry(), first, Y4M_FRAME);
+        let other = Geometry::new(8, 4, ChromaSampling::Cs420, 8).unwrap();
+        assert!(ff.read(0, &mut Picture::new(other)).is_err());
+    }
+}
